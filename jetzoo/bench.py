@@ -1,0 +1,120 @@
+"""`jetzoo bench`: train and test several models on one dataset and write a leaderboard table.
+
+    jetzoo bench --models perceptron,mlp,pfn --data pythia --data-arg n=70000 \
+        --model-arg particlenet:config=lite --max-epochs 5 --out benchmarks/quality_table
+
+Writes `<out>.md` (with the command that made it) and `<out>.csv`: accuracy, AUC,
+1/eps_B at eps_S = 0.5 and 0.3 (signal = the last class for binary tasks), parameter count,
+and training / inference jets per second on this machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from jetzoo.training import build, fit_and_test
+
+COLUMNS = ["model", "params", "train_jets", "test_jets", "epochs", "acc", "auc", "rej50", "rej30", "train_jets_per_s", "infer_jets_per_s"]
+
+
+def parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_pairs(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        out[key] = parse_value(value)
+    return out
+
+
+def inference_rate(model, loader) -> float:
+    model.eval()
+    n, start = 0, time.perf_counter()
+    with torch.no_grad():
+        for batch in loader:
+            model(batch)
+            n += len(batch["label"])
+    return n / (time.perf_counter() - start)
+
+
+def bench_model(name: str, data: str, data_kwargs: dict, model_kwargs: dict, max_epochs: int, seed: int) -> dict:
+    model, datamodule = build(name, data, model_kwargs, data_kwargs)
+    datamodule.view = model.input_view
+    datamodule.setup("fit")
+    start = time.perf_counter()
+    metrics = fit_and_test(model, datamodule, max_epochs=max_epochs, seed=seed)
+    fit_seconds = time.perf_counter() - start
+    signal = model.class_names[-1]
+    return {
+        "model": name,
+        "params": sum(p.numel() for p in model.parameters()),
+        "train_jets": datamodule.split_sizes["train"],
+        "test_jets": datamodule.split_sizes["test"],
+        "epochs": max_epochs,
+        "acc": metrics["test/acc"],
+        "auc": metrics["test/auc"],
+        "rej50": metrics.get(f"test/rej50_{signal}", float("nan")),
+        "rej30": metrics.get(f"test/rej30_{signal}", float("nan")),
+        # fit time includes the per-epoch validation passes, so this is a lower bound
+        "train_jets_per_s": datamodule.split_sizes["train"] * max_epochs / fit_seconds,
+        "infer_jets_per_s": inference_rate(model, datamodule.test_dataloader()),
+    }
+
+
+def write_table(rows: list[dict], out: str, command: str) -> None:
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_path.with_suffix(".csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    fmt = {"acc": "{:.4f}", "auc": "{:.4f}", "rej50": "{:.1f}", "rej30": "{:.1f}", "train_jets_per_s": "{:.0f}", "infer_jets_per_s": "{:.0f}", "params": "{:,}"}
+    lines = [
+        f"Made by: `{command}`",
+        f"on {torch.get_num_threads()} CPU threads ({torch.__version__}).",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt.get(c, "{}").format(row[c]) for c in COLUMNS) + " |")
+    out_path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def add_bench_arguments(parser) -> None:
+    parser.add_argument("--models", required=True, help="comma-separated registry names")
+    parser.add_argument("--data", default="pythia")
+    parser.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--model-arg", action="append", default=[], metavar="MODEL:KEY=VALUE")
+    parser.add_argument("--max-epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/leaderboard")
+
+
+def run_bench_command(args) -> int:
+    data_kwargs = parse_pairs(args.data_arg)
+    per_model: dict[str, dict] = {}
+    for item in args.model_arg:
+        name, _, pair = item.partition(":")
+        per_model.setdefault(name, {}).update(parse_pairs([pair]))
+    rows = []
+    for name in args.models.split(","):
+        row = bench_model(name, args.data, data_kwargs, per_model.get(name, {}), args.max_epochs, args.seed)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    command = "jetzoo bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "jetzoo bench"
+    write_table(rows, args.out, command)
+    print(Path(args.out).with_suffix(".md").read_text())
+    return 0

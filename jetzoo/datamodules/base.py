@@ -1,0 +1,238 @@
+"""`JetDataModule`: one base turning any jet source into the view a model declares.
+
+Subclasses implement `read_table() -> JetTable`. The base splits it deterministically by
+`seed` into train/val/test, fits standardisation on the training split only, optionally
+balances the training classes, and serves batches of the model's `input_view` (read from
+`trainer.lightning_module` in `setup`, or given as `view=` outside a Trainer). See
+docs/DESIGN.md §4 for the batch layout of each view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset
+
+from jetzoo.datamodules import views
+from jetzoo.datamodules.table import JetTable
+
+VIEWS = ("hl", "image", "particles", "cloud")
+
+
+class DictDataset(Dataset):
+    """Rows of a dict of equal-length tensors."""
+
+    def __init__(self, arrays: dict[str, torch.Tensor]):
+        self.arrays = arrays
+        self.length = len(next(iter(arrays.values())))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {k: v[i] for k, v in self.arrays.items()}
+
+
+class JetDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        path: str | None = None,
+        batch_size: int = 256,
+        num_particles: int = 64,
+        particle_features: list[str] | None = None,
+        image_size: int = 32,
+        image_center: bool = True,
+        image_rotate: bool = True,
+        image_flip: bool = True,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        seed: int = 42,
+        balance_classes: bool = False,
+        max_jets: int | None = None,
+        num_workers: int = 0,
+        view: str | None = None,
+    ):
+        super().__init__()
+        if view is not None and view not in VIEWS:
+            raise ValueError(f"unknown view '{view}' ({', '.join(VIEWS)})")
+        self.path = path
+        self.batch_size = batch_size
+        self.num_particles = num_particles
+        self.particle_features = list(particle_features or views.DEFAULT_PARTICLE_FEATURES)
+        self.image_options = dict(size=image_size, center=image_center, rotate=image_rotate, flip=image_flip)
+        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.balance_classes, self.max_jets, self.num_workers = balance_classes, max_jets, num_workers
+        self.view = view
+        self._table: JetTable | None = None
+        self.datasets: dict[str, DictDataset] = {}
+
+    # --- what subclasses provide --------------------------------------------------------------
+    def read_table(self) -> JetTable:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement read_table()")
+
+    # --- the table and what the data determines -----------------------------------------------
+    @property
+    def table(self) -> JetTable:
+        if self._table is None:
+            table = self.read_table().validate()
+            if self.max_jets is not None and len(table) > self.max_jets:
+                order = np.random.default_rng(self.seed).permutation(len(table))[: self.max_jets]
+                table = table.subset(np.sort(order))
+            self._table = table
+        return self._table
+
+    @property
+    def dims(self) -> dict[str, Any]:
+        """Values the data determines; the CLI passes each to a model parameter of that name."""
+        table = self.table
+        return {
+            "num_classes": len(table.class_names),
+            "class_names": list(table.class_names),
+            "num_hl_features": len(self._hl_names()),
+            "num_particle_features": len(self.particle_features),
+            "num_particles": self.num_particles,
+            "image_size": self.image_options["size"],
+        }
+
+    def _hl_names(self) -> list[str]:
+        if self.table.hl is not None:
+            return self.table.hl_names
+        from jetzoo.physics.features import HL_FEATURE_NAMES
+
+        return list(HL_FEATURE_NAMES)
+
+    def _hl_array(self, table: JetTable) -> np.ndarray:
+        if table.hl is not None:
+            return table.hl
+        from jetzoo.physics.features import high_level_features
+
+        return high_level_features(table.p4, table.mask, table.jet_radius)
+
+    # --- splitting and views -------------------------------------------------------------------
+    def split_indices(self) -> dict[str, np.ndarray]:
+        """Deterministic train/val/test indices from `seed` (independent of the view)."""
+        n = len(self.table)
+        order = np.random.default_rng(self.seed).permutation(n)
+        n_test, n_val = int(round(n * self.test_fraction)), int(round(n * self.val_fraction))
+        return {
+            "test": np.sort(order[:n_test]),
+            "val": np.sort(order[n_test : n_test + n_val]),
+            "train": np.sort(order[n_test + n_val :]),
+        }
+
+    def _model_attribute(self, name: str):
+        trainer = getattr(self, "trainer", None)
+        module = getattr(trainer, "lightning_module", None) if trainer is not None else None
+        return getattr(module, name, None)
+
+    def _keep_classes(self, idx: np.ndarray, class_names: list[str] | None) -> np.ndarray:
+        if not class_names:
+            return idx
+        keep = [i for i, c in enumerate(self.table.class_names) if c in class_names]
+        if not keep:
+            raise ValueError(f"{self.table.source}: none of the classes {class_names} in {self.table.class_names}")
+        return idx[np.isin(self.table.labels[idx], keep)]
+
+    def _balance(self, idx: np.ndarray) -> np.ndarray:
+        labels = self.table.labels[idx]
+        present = np.unique(labels)
+        n_min = min((labels == c).sum() for c in present)
+        rng = np.random.default_rng(self.seed + 1)
+        kept = [rng.choice(idx[labels == c], n_min, replace=False) for c in present]
+        return np.sort(np.concatenate(kept))
+
+    def _view_arrays(self, table: JetTable, view: str) -> dict[str, np.ndarray]:
+        p4, mask = table.p4[:, : self.num_particles], table.mask[:, : self.num_particles]
+        if p4.shape[1] < self.num_particles:
+            pad = self.num_particles - p4.shape[1]
+            p4, mask = np.pad(p4, ((0, 0), (0, pad), (0, 0))), np.pad(mask, ((0, 0), (0, pad)))
+        if view == "hl":
+            return {"hl": self._hl_array(table).astype(np.float32)}
+        if view == "particles":
+            return views.particle_arrays(p4, mask, self.particle_features)
+        if view == "cloud":
+            return views.cloud_arrays(table.p4, table.mask)
+        if view == "image":
+            return {"image_inputs": views.image_inputs(table.p4, table.mask)}
+        raise ValueError(f"unknown view '{view}' ({', '.join(VIEWS)})")
+
+    def _fit_standardisation(self, arrays: dict[str, np.ndarray]) -> None:
+        self.standardisation = {}
+        if "hl" in arrays:
+            hl = arrays["hl"]
+            self.standardisation["hl"] = (hl.mean(0), hl.std(0) + 1e-6)
+        if "features" in arrays:
+            real = arrays["features"][arrays["mask"]]
+            self.standardisation["features"] = (real.mean(0), real.std(0) + 1e-6)
+
+    def _standardise(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = dict(arrays)
+        if "hl" in out:
+            mean, std = self.standardisation["hl"]
+            out["hl"] = (out["hl"] - mean) / std
+        if "features" in out:
+            mean, std = self.standardisation["features"]
+            out["features"] = ((out["features"] - mean) / std) * out["mask"][..., None]
+        return out
+
+    def setup(self, stage: str | None = None) -> None:
+        view = self.view or self._model_attribute("input_view") or "hl"
+        if view not in VIEWS:
+            raise ValueError(f"unknown view '{view}' ({', '.join(VIEWS)})")
+        if self.datasets and getattr(self, "_setup_view", None) == view:
+            return
+        self._setup_view = view
+        splits = self.split_indices()
+        train_classes = self._model_attribute("train_classes")
+        for name in ("train", "val"):
+            splits[name] = self._keep_classes(splits[name], train_classes)
+        if self.balance_classes:
+            splits["train"] = self._balance(splits["train"])
+        self.split_sizes = {k: len(v) for k, v in splits.items()}
+        arrays = {k: self._view_arrays(self.table.subset(v), view) for k, v in splits.items()}
+        self._fit_standardisation(arrays["train"])
+        for name, idx in splits.items():
+            data = self._standardise(arrays[name])
+            data["label"] = self.table.labels[idx]
+            self.datasets[name] = DictDataset({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in data.items()})
+
+    # --- loaders --------------------------------------------------------------------------------
+    def _collate(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        batch = torch.utils.data.default_collate(items)
+        if "image_inputs" in batch:
+            batch["image"] = views.jet_images(batch.pop("image_inputs"), extent=self.table.jet_radius, **self.image_options)
+        return batch
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        dataset = self.datasets[split]
+        sampler = None
+        trainer = getattr(self, "trainer", None)
+        if not shuffle and trainer is not None and trainer.world_size > 1:
+            # every jet evaluated exactly once across processes: no padding duplicates
+            sampler = UnrepeatedDistributedSampler(dataset, trainer.world_size, trainer.global_rank, shuffle=False)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
+            drop_last=shuffle and len(dataset) > self.batch_size,
+            collate_fn=self._collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

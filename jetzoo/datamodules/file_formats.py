@@ -1,0 +1,68 @@
+"""Datamodules over the public jet datasets, each reading `--data.path` (a file, directory or glob)
+in the format as it is published. The readers live in `jetzoo.datamodules.readers`."""
+
+from __future__ import annotations
+
+from jetzoo.datamodules import readers
+from jetzoo.datamodules.base import JetDataModule
+from jetzoo.datamodules.table import JetTable
+from jetzoo.errors import JetDataError
+
+
+class FileDataModule(JetDataModule):
+    """A datamodule whose jets come from files in one published format."""
+
+    format_name = ""
+
+    def read_file(self, path: str) -> JetTable:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read_table(self) -> JetTable:
+        if not self.path:
+            raise JetDataError(f"<no path>: the {self.format_name} datamodule needs --data.path FILE|DIR|GLOB")
+        return self.read_file(self.path)
+
+
+class HLS4MLDataModule(FileDataModule):
+    """hls4ml LHC jet dataset HDF5 (g, q, W, Z, t), and files written by `jetzoo generate`."""
+
+    format_name = "hls4ml"
+
+    def read_file(self, path):
+        return readers.read_hls4ml(path)
+
+
+class TopTaggingDataModule(FileDataModule):
+    """Top Tagging Reference dataset: pandas HDF5, key `table`, 200 particles (E, PX, PY, PZ)."""
+
+    format_name = "top-tagging"
+
+    def read_file(self, path):
+        return readers.read_top_tagging(path)
+
+
+class JetClassDataModule(FileDataModule):
+    """JetClass ROOT files (tree `tree`, `part_*`, `jet_*`, `label_*` branches)."""
+
+    format_name = "jetclass"
+
+    def read_file(self, path):
+        return readers.read_jetclass(path)
+
+
+class JetNetDataModule(FileDataModule):
+    """JetNet HDF5 (`particle_features` etaRel, phiRel, ptRel, mask; `jet_features`)."""
+
+    format_name = "jetnet"
+
+    def read_file(self, path):
+        return readers.read_jetnet(path)
+
+
+class QuarkGluonDataModule(FileDataModule):
+    """energyflow quark-gluon `.npz` (`X` = pt, y, phi, pid; `y` = 1 for quark)."""
+
+    format_name = "quark-gluon"
+
+    def read_file(self, path):
+        return readers.read_quark_gluon(path)

@@ -1,0 +1,124 @@
+"""The views models consume, computed from constituent four-vectors (docs/DESIGN.md §4).
+
+Everything is vectorised over jets; padded particles stay exactly zero in every output.
+Coordinates are relative to the jet axis (sum of constituents): Δη in pseudorapidity, Δφ
+wrapped into [-π, π).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from jetzoo.physics import kinematics as kin
+
+PARTICLE_FEATURES = {
+    # name: function of (relative coordinates dict) -> (N, P) array
+    "deta": lambda c: c["deta"],
+    "dphi": lambda c: c["dphi"],
+    "log_pt": lambda c: np.log(np.maximum(c["pt"], 1e-8)),
+    "log_e": lambda c: np.log(np.maximum(c["e"], 1e-8)),
+    "log_pt_rel": lambda c: np.log(np.maximum(c["pt"] / c["jet_pt"], 1e-8)),
+    "log_e_rel": lambda c: np.log(np.maximum(c["e"] / c["jet_e"], 1e-8)),
+    "delta_r": lambda c: np.hypot(c["deta"], c["dphi"]),
+    "pt_rel": lambda c: c["pt"] / c["jet_pt"],
+    "px": lambda c: c["p4"][..., 0],
+    "py": lambda c: c["p4"][..., 1],
+    "pz": lambda c: c["p4"][..., 2],
+    "energy": lambda c: c["p4"][..., 3],
+}
+DEFAULT_PARTICLE_FEATURES = ["deta", "dphi", "log_pt", "log_e", "log_pt_rel", "log_e_rel", "delta_r"]
+CLOUD_PARTICLES = 30
+
+
+def relative_coordinates(p4: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-particle Δη, Δφ, pT, E and the jet's pT, E, for (N, P, 4) four-vectors."""
+    jet = kin.jet_p4(p4, mask)
+    coords = {
+        "p4": p4,
+        "pt": kin.pt(p4),
+        "e": p4[..., 3],
+        "deta": (kin.eta(p4) - kin.eta(jet)[:, None]),
+        "dphi": kin.delta_phi(kin.phi(p4), kin.phi(jet)[:, None]),
+        "jet_pt": np.maximum(kin.pt(jet), 1e-8)[:, None],
+        "jet_e": np.maximum(jet[:, 3], 1e-8)[:, None],
+    }
+    for key in ("deta", "dphi"):
+        coords[key] = np.where(mask, coords[key], 0.0)
+    return coords
+
+
+def particle_arrays(p4: np.ndarray, mask: np.ndarray, features: list[str]) -> dict[str, np.ndarray]:
+    """features (N, P, F), points (N, P, 2), p4, mask — float32, zero where padded."""
+    unknown = [f for f in features if f not in PARTICLE_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown particle features {unknown}; choose from {sorted(PARTICLE_FEATURES)}")
+    c = relative_coordinates(p4, mask)
+    feats = np.stack([PARTICLE_FEATURES[f](c) for f in features], -1) * mask[..., None]
+    points = np.stack([c["deta"], c["dphi"]], -1)
+    return {
+        "features": feats.astype(np.float32),
+        "points": points.astype(np.float32),
+        "p4": (p4 * mask[..., None]).astype(np.float32),
+        "mask": mask.copy(),
+    }
+
+
+def cloud_arrays(p4: np.ndarray, mask: np.ndarray, n: int = CLOUD_PARTICLES) -> dict[str, np.ndarray]:
+    """The JetNet/MPGAN particle cloud: n highest-pT constituents as (Δη, Δφ, pT/pT_jet) + mask.
+
+    pT fractions are relative to the jet of *all* constituents, as in JetNet.
+    """
+    c = relative_coordinates(p4, mask)
+    cloud = np.stack([c["deta"], c["dphi"], c["pt"] / c["jet_pt"]], -1) * mask[..., None]
+    cloud, m = cloud[:, :n], mask[:, :n]
+    if cloud.shape[1] < n:
+        pad = n - cloud.shape[1]
+        cloud = np.pad(cloud, ((0, 0), (0, pad), (0, 0)))
+        m = np.pad(m, ((0, 0), (0, pad)))
+    return {"cloud": cloud.astype(np.float32), "mask": m}
+
+
+def image_inputs(p4: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(Δη, Δφ, pT fraction) per particle: what `jet_images` bins, stored once per dataset."""
+    c = relative_coordinates(p4, mask)
+    return (np.stack([c["deta"], c["dphi"], c["pt"] / c["jet_pt"]], -1) * mask[..., None]).astype(np.float32)
+
+
+def jet_images(
+    inputs: torch.Tensor,
+    size: int = 32,
+    extent: float = 0.8,
+    center: bool = True,
+    rotate: bool = True,
+    flip: bool = True,
+) -> torch.Tensor:
+    """Bin (B, P, 3) = (Δη, Δφ, pT fraction) into (B, 1, size, size) pT-fraction images.
+
+    Preprocessing as in the jet-image literature (de Oliveira et al., arXiv:1511.05190;
+    Macaluso & Shih, arXiv:1803.00107): `center` moves the pT-weighted centroid to the image
+    centre, `rotate` turns the principal axis of the pT distribution to the vertical, `flip`
+    puts the larger pT on the positive side of both axes. The window is [-extent, extent]
+    in both coordinates; particles outside it are dropped.
+    """
+    x, y, w = inputs[..., 0], inputs[..., 1], inputs[..., 2]
+    norm = w.sum(1, keepdim=True).clamp_min(1e-12)
+    if center:
+        x = x - (w * x).sum(1, keepdim=True) / norm
+        y = y - (w * y).sum(1, keepdim=True) / norm
+    if rotate:
+        sxx, syy, sxy = (w * x * x).sum(1), (w * y * y).sum(1), (w * x * y).sum(1)
+        theta = 0.5 * torch.atan2(2 * sxy, sxx - syy)  # principal axis angle w.r.t. the x axis
+        angle = (torch.pi / 2 - theta)[:, None]
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        x, y = cos * x - sin * y, sin * x + cos * y
+    if flip:
+        x = x * torch.where((w * x).sum(1, keepdim=True) < 0, -1.0, 1.0)
+        y = y * torch.where((w * y).sum(1, keepdim=True) < 0, -1.0, 1.0)
+    ix = ((x + extent) / (2 * extent) * size).floor().long()
+    iy = ((y + extent) / (2 * extent) * size).floor().long()
+    inside = (ix >= 0) & (ix < size) & (iy >= 0) & (iy < size) & (w > 0)
+    flat = (ix.clamp(0, size - 1) * size + iy.clamp(0, size - 1)) + torch.arange(len(w))[:, None] * size * size
+    images = torch.zeros(len(w) * size * size, dtype=inputs.dtype)
+    images.index_add_(0, flat[inside], w[inside])
+    return images.view(len(w), 1, size, size)

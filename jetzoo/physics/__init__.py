@@ -1,0 +1,1 @@
+"""Jet physics helpers: kinematics of four-vectors and jet substructure observables."""

@@ -1,0 +1,45 @@
+"""Building a model for a datamodule, and one fit + test: shared by the CLI, `jetzoo bench` and the tests."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import lightning as L
+
+from jetzoo.registry import create_datamodule, get_model
+
+
+def model_kwargs_from_data(model_cls: type, dims: dict[str, Any], **kwargs) -> dict[str, Any]:
+    """`kwargs` plus every data-determined value (dims) the model's __init__ has a parameter for."""
+    params = inspect.signature(model_cls.__init__).parameters
+    return {**kwargs, **{k: v for k, v in dims.items() if k in params}}
+
+
+def build(model: str, data: str, model_kwargs: dict | None = None, data_kwargs: dict | None = None):
+    """(model, datamodule) by registry short names, the data's dimensions flowing to the model."""
+    datamodule = create_datamodule(data, **(data_kwargs or {}))
+    model_cls = get_model(model)
+    return model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **(model_kwargs or {}))), datamodule
+
+
+def quiet_trainer(**kwargs) -> L.Trainer:
+    defaults = dict(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    return L.Trainer(**{**defaults, **kwargs})
+
+
+def fit_and_test(model, datamodule, max_epochs: int = 1, max_steps: int = -1, seed: int = 0, **trainer_kwargs) -> dict[str, float]:
+    """Train, then test on the held-out split; returns the logged test metrics as floats."""
+    L.seed_everything(seed, workers=True, verbose=False)
+    trainer = quiet_trainer(max_epochs=max_epochs, max_steps=max_steps, **trainer_kwargs)
+    trainer.fit(model, datamodule=datamodule)
+    results = trainer.test(model, datamodule=datamodule, verbose=False)
+    return {k: float(v) for k, v in results[0].items()}

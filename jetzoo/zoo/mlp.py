@@ -1,0 +1,55 @@
+"""`mlp`: a dense network on the high-level jet features.
+
+The hls4ml jet-tagging MLP family (e.g. widths 64-32-32 on 16 features, arXiv:1804.06913).
+Input: `hl` (B, num_hl_features). Output: logits (B, num_classes).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from jetzoo.zoo.base import JetTagger
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "elu": nn.ELU}
+
+
+def dense_stack(widths, in_features: int, activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False):
+    """Linear -> [BatchNorm] -> activation -> [Dropout] for each width; shared by dense heads."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers.append(nn.Linear(in_features, width))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(width))
+        layers.append(ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        in_features = width
+    return nn.Sequential(*layers)
+
+
+class MLP(JetTagger):
+    input_view = "hl"
+
+    def __init__(
+        self,
+        num_classes: int = 2,
+        num_hl_features: int = 12,
+        hidden: list[int] = [64, 32, 32],  # noqa: B006 - jsonargparse shows the default
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = True,
+        class_names: list[str] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        scheduler: str = "cosine",
+    ):
+        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
+        self.save_hyperparameters()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
+        self.body = dense_stack(hidden, num_hl_features, activation, dropout, batch_norm)
+        self.head = nn.Linear(hidden[-1] if hidden else num_hl_features, num_classes)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.head(self.body(batch["hl"]))

@@ -1,0 +1,31 @@
+"""`perceptron`: one linear layer on the high-level jet features (logistic regression).
+
+The seeds' logistic perceptron. Input: `hl` (B, num_hl_features). Output: logits (B, num_classes).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from jetzoo.zoo.base import JetTagger
+
+
+class Perceptron(JetTagger):
+    input_view = "hl"
+
+    def __init__(
+        self,
+        num_classes: int = 2,
+        num_hl_features: int = 12,
+        class_names: list[str] | None = None,
+        lr: float = 1e-2,
+        weight_decay: float = 0.0,
+        scheduler: str = "cosine",
+    ):
+        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
+        self.save_hyperparameters()
+        self.linear = nn.Linear(num_hl_features, num_classes)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.linear(batch["hl"])
