@@ -1,0 +1,53 @@
+"""Shared fixtures: real Pythia 8 + FastJet jets, generated once per cache and reused.
+
+The cache is `$JETZOO_CACHE` (default: `.cache/` in the repository), so a second run of the
+suite reuses the generated files; a fresh clone generates them (about a minute on 2 cores).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("JETZOO_CACHE", str(REPO / ".cache"))
+os.environ.setdefault("WANDB_MODE", "offline")  # never reach for the network from tests
+os.environ.setdefault("WANDB_SILENT", "true")
+
+TOP_JETS = dict(recipe="top-landscape", n=4000, seed=1)
+HLS4ML_JETS = dict(recipe="hls4ml-5class", n=1500, seed=2)
+
+
+@pytest.fixture(scope="session")
+def top_jets_file() -> Path:
+    """A few thousand real top-vs-QCD jets (top-landscape recipe)."""
+    from jetzoo.generate import ensure_generated
+
+    return Path(ensure_generated(**TOP_JETS))
+
+
+@pytest.fixture(scope="session")
+def hls4ml_jets_file() -> Path:
+    """Real g, q, W, Z, t jets at pT ~ 1 TeV (hls4ml-5class recipe)."""
+    from jetzoo.generate import ensure_generated
+
+    return Path(ensure_generated(**HLS4ML_JETS))
+
+
+@pytest.fixture(scope="session")
+def top_datamodules(top_jets_file):
+    """One set-up datamodule per view over the top jets, shared by the registry-wide tests."""
+    from jetzoo.registry import create_datamodule
+
+    cache = {}
+
+    def get(view: str):
+        if view not in cache:
+            dm = create_datamodule("pythia", path=str(top_jets_file), batch_size=64, num_particles=32, view=view)
+            dm.setup("fit")
+            cache[view] = dm
+        return cache[view]
+
+    return get

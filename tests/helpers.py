@@ -1,0 +1,38 @@
+"""Helpers for tests: build a model for a datamodule, train briefly, return held-out metrics."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jetzoo.registry import create_datamodule, get_model
+from jetzoo.training import fit_and_test, model_kwargs_from_data  # noqa: F401 - re-exported for tests
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def model_for(name: str, datamodule, **kwargs):
+    """The registry model `name`, sized by the datamodule's dims, with the datamodule set to its view."""
+    cls = get_model(name)
+    model = cls(**model_kwargs_from_data(cls, datamodule.dims, **kwargs))
+    datamodule.view = cls.input_view
+    return model
+
+
+def top_datamodule(path, **kwargs):
+    return create_datamodule("pythia", path=str(path), **{"batch_size": 128, "num_particles": 32, **kwargs})
+
+
+def run_jetzoo(*args, cwd=None, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """Run the installed `jetzoo` console script in a subprocess, as a user would."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("jetzoo")), *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
