@@ -4,6 +4,7 @@ unpacked with their dist-info onto the path, found through the `jetzoo.models` e
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -26,9 +27,10 @@ def installed_plugins(tmp_path_factory):
     root = tmp_path_factory.mktemp("plugins")
     dirs = {}
     for name, source in PLUGIN_SOURCES.items():
-        wheels = root / f"{name}-wheel"
+        wheels, build_copy = root / f"{name}-wheel", root / f"{name}-source"
+        shutil.copytree(source, build_copy)  # builds leave build/ and egg-info behind: not in the repo
         subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(build_copy)],
             check=True,
             capture_output=True,
         )
