@@ -1,0 +1,40 @@
+"""Turn a reader's `path` argument (a file, a directory, a glob, or a list of these) into files."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable
+from pathlib import Path
+
+from jetzoo.errors import JetDataError
+
+GLOB_CHARACTERS = set("*?[")
+
+
+def expand_paths(path: str | Path | Iterable[str | Path], suffixes: Iterable[str]) -> list[Path]:
+    """Files named by `path`, sorted; a directory contributes its files ending in one of `suffixes`.
+
+    A plain file is returned whatever its suffix (the reader then decides whether it can read it).
+    Raises JetDataError when nothing matches.
+    """
+    if not isinstance(path, (str, Path)):
+        files = [f for p in path for f in expand_paths(p, suffixes)]
+        if not files:
+            raise JetDataError("(no paths given): nothing to read")
+        return list(dict.fromkeys(files))
+    suffixes = tuple(s.lower() for s in suffixes)
+    text = str(Path(path).expanduser())
+    candidate = Path(text)
+    if candidate.is_dir():
+        files = sorted(f for f in candidate.iterdir() if f.is_file() and f.name.lower().endswith(suffixes))
+        if not files:
+            raise JetDataError(f"{candidate}: directory holds no {'/'.join(suffixes)} files")
+        return files
+    if candidate.is_file():
+        return [candidate]
+    if GLOB_CHARACTERS & set(text):
+        files = sorted(Path(f) for f in glob.glob(text) if Path(f).is_file())
+        if not files:
+            raise JetDataError(f"{text}: pattern matches no files")
+        return files
+    raise JetDataError(f"{text}: no such file or directory")

@@ -1,0 +1,164 @@
+"""Each reader gives back exactly what a file written with that format's own tooling holds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import h5py
+import numpy as np
+import pytest
+from format_writers import (
+    JETCLASS_CLASSES,
+    assert_same_jets,
+    make_jets,
+    massless_p4,
+    write_hls4ml_file,
+    write_jetclass_file,
+    write_jetnet_file,
+    write_quark_gluon_file,
+    write_top_tagging_file,
+)
+
+from jetzoo.datamodules.readers import (
+    READERS,
+    expand_paths,
+    read_hls4ml,
+    read_jetclass,
+    read_jetnet,
+    read_quark_gluon,
+    read_top_tagging,
+)
+from jetzoo.datamodules.table import JetTable
+from jetzoo.errors import JetDataError
+
+# (file name, writer(path, seed) -> truth, reader)
+ROUND_TRIPS = {
+    "hls4ml-public": ("jets.h5", lambda p, s: write_hls4ml_file(p, seed=s), read_hls4ml),
+    "hls4ml-generated": (
+        "jets.h5",
+        lambda p, s: write_hls4ml_file(p, seed=s, generated=True, class_names=["QCD", "W", "top"], jet_radius=1.0),
+        read_hls4ml,
+    ),
+    "top-tagging-fixed": ("jets.h5", lambda p, s: write_top_tagging_file(p, seed=s, format="fixed"), read_top_tagging),
+    "top-tagging-table": ("jets.h5", lambda p, s: write_top_tagging_file(p, seed=s, format="table"), read_top_tagging),
+    "jetclass": ("jets.root", lambda p, s: write_jetclass_file(p, seed=s), read_jetclass),
+    "jetnet-type-column": ("jets.hdf5", lambda p, s: write_jetnet_file(p, seed=s, type_column=True, n=80), read_jetnet),
+    "quark-gluon": ("jets.npz", lambda p, s: write_quark_gluon_file(p, seed=s), read_quark_gluon),
+}
+
+
+@pytest.mark.parametrize("variant", ROUND_TRIPS)
+def test_reader_reproduces_the_file(tmp_path, variant):
+    name, write, read = ROUND_TRIPS[variant]
+    path = tmp_path / name
+    truth = write(path, 0)
+    table = read(path)
+    assert_same_jets(table, truth)
+    assert table.source == str(path)
+
+
+@pytest.mark.parametrize("variant", ROUND_TRIPS)
+def test_directory_glob_and_list_paths_concatenate_files(tmp_path, variant):
+    name, write, read = ROUND_TRIPS[variant]
+    stem, suffix = name.split(".")
+    paths = [tmp_path / f"{stem}_{i}.{suffix}" for i in range(2)]
+    truths = [write(p, seed) for seed, p in enumerate(paths, start=1)]
+    (tmp_path / "README.txt").write_text("not a jet file; a directory read skips it")
+    expected = JetTable.concat(truths)
+    for path in (tmp_path, tmp_path / f"*.{suffix}", [str(p) for p in paths]):
+        table = read(path)
+        assert_same_jets(table, expected)
+        assert table.source == ", ".join(str(p) for p in paths)
+
+
+def test_hls4ml_prefers_raw_four_vectors_of_generated_files(tmp_path):
+    path = tmp_path / "generated.h5"
+    truth = write_hls4ml_file(path, generated=True, class_names=["QCD", "top"])
+    with h5py.File(path, "r+") as f:
+        f["jetConstituentList"][...] = 0.0
+    assert_same_jets(read_hls4ml(path), truth)
+
+
+def test_hls4ml_public_labels_are_the_named_columns(tmp_path):
+    path = tmp_path / "public.h5"
+    truth = write_hls4ml_file(path)
+    with h5py.File(path, "r") as f:
+        names = [n.decode() for n in f["jetFeatureNames"][()]]
+        assert names[-6:-1] == ["j_g", "j_q", "j_w", "j_z", "j_t"]
+        np.testing.assert_array_equal(f["jets"][:, -6:-1].argmax(axis=1), truth.labels)
+    table = read_hls4ml(path)
+    assert table.class_names == ["g", "q", "W", "Z", "t"]
+    assert "j_undef" not in table.hl_names and "j_index" not in table.hl_names
+
+
+def test_jetclass_keeps_the_hardest_max_particles(tmp_path):
+    path = tmp_path / "jets.root"
+    truth = write_jetclass_file(path, particles=40)
+    table = read_jetclass(path, max_particles=10)
+    assert table.num_particles == 10
+    np.testing.assert_allclose(table.p4, truth.p4[:, :10], rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(table.mask, truth.mask[:, :10])
+    assert table.class_names == JETCLASS_CLASSES
+
+
+def test_jetnet_classes_come_from_the_file_names(tmp_path):
+    """Public JetNet files hold one type each (g.hdf5, t.hdf5, ...) and store no type column."""
+    gluons = write_jetnet_file(tmp_path / "g.hdf5", n=20, jet_type="g", seed=1)
+    tops = write_jetnet_file(tmp_path / "t150.hdf5", n=30, jet_type="t", seed=2, particles=150)
+    assert read_jetnet(tmp_path / "t150.hdf5").class_names == ["t"]
+    table = read_jetnet(tmp_path)
+    assert table.class_names == ["g", "t"]
+    np.testing.assert_array_equal(table.labels, [0] * 20 + [1] * 30)
+    classes = ["g", "t"]
+    expected = JetTable.concat(
+        [replace(gluons, class_names=classes), replace(tops, class_names=classes, labels=tops.labels + 1)]
+    )
+    assert_same_jets(table, expected)
+
+
+def test_jetnet_without_jet_features_uses_a_unit_jet(tmp_path):
+    path = tmp_path / "q.hdf5"
+    write_jetnet_file(path, n=10, jet_type="q")
+    with h5py.File(path, "r+") as f:
+        features = f["particle_features"][()]
+        del f["jet_features"]
+    table = read_jetnet(path)
+    etarel, phirel, ptrel, real = np.moveaxis(features.astype(np.float64), -1, 0)
+    order = np.argsort(-ptrel, axis=1)
+    p4 = massless_p4(ptrel, etarel, phirel) * real[..., None]
+    np.testing.assert_allclose(table.p4, np.take_along_axis(p4, order[..., None], axis=1), rtol=1e-5, atol=1e-6)
+    assert table.hl is None and table.class_names == ["q"]
+
+
+def test_truth_jets_are_sorted_and_padded():
+    jets = make_jets(5, 8, ["a", "b"], seed=3)
+    pt = np.hypot(jets.p4[..., 0], jets.p4[..., 1])
+    assert (np.diff(np.where(jets.mask, pt, -1), axis=1) <= 0).all()
+    assert not jets.p4[~jets.mask].any()
+
+
+def test_readers_registry_names_every_reader():
+    assert READERS == {
+        "hls4ml": read_hls4ml,
+        "top-tagging": read_top_tagging,
+        "jetclass": read_jetclass,
+        "jetnet": read_jetnet,
+        "quark-gluon": read_quark_gluon,
+    }
+
+
+def test_expand_paths(tmp_path):
+    (tmp_path / "b.h5").write_bytes(b"")
+    (tmp_path / "a.H5").write_bytes(b"")
+    (tmp_path / "c.root").write_bytes(b"")
+    assert expand_paths(tmp_path, (".h5",)) == [tmp_path / "a.H5", tmp_path / "b.h5"]
+    assert expand_paths(tmp_path / "c.root", (".h5",)) == [tmp_path / "c.root"]
+    assert expand_paths(str(tmp_path / "*.root"), (".h5",)) == [tmp_path / "c.root"]
+    for bad, problem in [
+        (tmp_path / "missing.h5", "no such file"),
+        (tmp_path / "*.npz", "matches no files"),
+        (tmp_path, "holds no .npz files"),
+    ]:
+        with pytest.raises(JetDataError, match=problem) as info:
+            expand_paths(bad, (".npz",))
+        assert str(bad) in str(info.value)
