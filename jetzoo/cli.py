@@ -102,6 +102,7 @@ def run_lightning(argv: list[str]) -> None:
         subclass_mode_data=True,
         args=argv,
         save_config_kwargs={"overwrite": True},
+        trainer_defaults={"max_epochs": 10},
         auto_configure_optimizers=False,
     )
 

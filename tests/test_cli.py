@@ -1,0 +1,128 @@
+"""The `jetzoo` command end to end in subprocesses: fit/test/predict, real 2-process DDP (gloo),
+W&B offline logging, config printing, the catalog tables and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from helpers import run_jetzoo
+
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def csv_metrics(save_dir: Path) -> dict[str, float]:
+    """The last logged value of each metric in a CSVLogger run directory."""
+    (path,) = Path(save_dir).rglob("metrics.csv")
+    values: dict[str, float] = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            values.update({k: float(v) for k, v in row.items() if v not in ("", None)})
+    return values
+
+
+def data_args(path):
+    return ["--model", "mlp", "--data", "pythia", "--data.path", str(path)]
+
+
+@pytest.fixture(scope="module")
+def ddp_fit(top_jets_file, tmp_path_factory):
+    """mlp trained with two CPU processes (Lightning DDP, gloo), checkpoint kept."""
+    out = tmp_path_factory.mktemp("ddp")
+    result = run_jetzoo(
+        "fit", *data_args(top_jets_file), *QUIET,
+        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
+        "--trainer.max_epochs", "2", "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", out / "fit",
+        "--checkpoint.dirpath", out / "ckpt", cwd=out,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out, result
+
+
+def test_fit_prints_test_metrics_after_training(ddp_fit):
+    _, result = ddp_fit
+    for name in ("test/acc", "test/auc", "test/rej50_top", "test/rej30_top"):
+        assert name in result.stdout
+    assert float(re.search(r"test/auc\s*[│|]\s*([0-9.]+)", result.stdout).group(1)) > 0.8
+
+
+def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file):
+    out, _ = ddp_fit
+    ckpt = out / "ckpt" / "last.ckpt"
+    runs = {"single": ["--trainer.devices", "1"], "ddp": ["--trainer.strategy", "ddp", "--trainer.devices", "2"]}
+    metrics = {}
+    for name, extra in runs.items():
+        result = run_jetzoo(
+            "test", *data_args(top_jets_file), *QUIET, "--ckpt_path", ckpt, "--trainer.accelerator", "cpu", *extra,
+            "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", out / name, cwd=out,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        metrics[name] = csv_metrics(out / name)
+    for key in ("test/acc", "test/auc", "test/rej50_top", "test/rej30_top", "test/loss"):
+        assert metrics["ddp"][key] == pytest.approx(metrics["single"][key], rel=1e-6), key
+
+
+def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_file, tmp_path):
+    out, _ = ddp_fit
+    target = tmp_path / "scores.h5"
+    result = run_jetzoo(
+        "predict", *data_args(top_jets_file), *QUIET, "--ckpt_path", out / "ckpt" / "last.ckpt",
+        "--trainer.logger", "false", "--prediction_writer.output_path", target, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    with h5py.File(target) as f:
+        probs, labels = f["probs"][:], f["label"][:]
+        assert list(f.attrs["class_names"]) == ["QCD", "top"]
+    assert probs.shape == (len(labels), 2) and len(labels) == round(0.2 * 4000)
+    assert np.allclose(probs.sum(1), 1, atol=1e-5) and set(np.unique(labels)) == {0, 1}
+    assert ((probs[:, 1] > 0.5) == labels).mean() > 0.7
+
+
+def test_wandb_logger_runs_offline_without_credentials(top_jets_file, tmp_path):
+    env = {"HOME": str(tmp_path), "WANDB_API_KEY": "", "WANDB_MODE": "", "NETRC": str(tmp_path / "none")}
+    result = run_jetzoo(
+        "fit", *data_args(top_jets_file), *QUIET, "--trainer.max_epochs", "1",
+        "--trainer.logger", "WandbLogger", "--trainer.logger.save_dir", tmp_path, "--trainer.logger.project", "jetzoo-test",
+        "--trainer.default_root_dir", tmp_path, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "runs offline" in result.stderr
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    summary = json.loads((run_dir / "files" / "wandb-summary.json").read_text())
+    assert "val/auc" in summary and "test/auc" in summary and summary["test/auc"] > 0.5
+
+
+def test_print_config_shows_class_paths_and_data_dimensions_are_not_asked_for(top_jets_file, tmp_path):
+    result = run_jetzoo("fit", *data_args(top_jets_file), "--print_config", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "class_path: jetzoo.zoo.mlp.MLP" in result.stdout
+    assert "class_path: jetzoo.datamodules.pythia.PythiaJetDataModule" in result.stdout
+
+
+def test_models_table_lists_builtins_with_parameter_counts():
+    result = run_jetzoo("models")
+    assert result.returncode == 0, result.stderr
+    mlp = next(line for line in result.stdout.splitlines() if line.startswith("mlp "))
+    assert re.search(r"mlp\s+jetzoo\s+tagging\s+hl\s+[0-9,]+", mlp)
+    assert re.search(r"^perceptron\s+jetzoo\s+tagging\s+hl\s+26$", result.stdout, re.M)  # 12 features -> 2 classes
+
+
+def test_datasets_table_lists_every_format():
+    result = run_jetzoo("datasets")
+    assert result.returncode == 0, result.stderr
+    for name in ("pythia", "hls4ml", "top-tagging", "jetclass", "jetnet", "quark-gluon"):
+        assert re.search(rf"^{name}\s+jetzoo\s", result.stdout, re.M), name
+
+
+def test_missing_data_file_is_a_one_line_error(tmp_path):
+    missing = tmp_path / "nope.h5"
+    result = run_jetzoo("fit", "--model", "mlp", "--data", "hls4ml", "--data.path", missing, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0]
