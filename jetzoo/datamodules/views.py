@@ -112,9 +112,9 @@ def jet_images(
         angle = (torch.pi / 2 - theta)[:, None]
         cos, sin = torch.cos(angle), torch.sin(angle)
         x, y = cos * x - sin * y, sin * x + cos * y
-    if flip:
-        x = x * torch.where((w * x).sum(1, keepdim=True) < 0, -1.0, 1.0)
-        y = y * torch.where((w * y).sum(1, keepdim=True) < 0, -1.0, 1.0)
+    if flip:  # compare the pT on either side (after centring, the first moment is zero)
+        x = x * torch.where((w * (x < 0)).sum(1, keepdim=True) > (w * (x > 0)).sum(1, keepdim=True), -1.0, 1.0)
+        y = y * torch.where((w * (y < 0)).sum(1, keepdim=True) > (w * (y > 0)).sum(1, keepdim=True), -1.0, 1.0)
     ix = ((x + extent) / (2 * extent) * size).floor().long()
     iy = ((y + extent) / (2 * extent) * size).floor().long()
     inside = (ix >= 0) & (ix < size) & (iy >= 0) & (iy < size) & (w > 0)
