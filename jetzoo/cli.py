@@ -13,6 +13,7 @@ fit/validate/test/predict are Lightning's CLI (subclass mode); NAME is a registr
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
@@ -95,14 +96,17 @@ def _build_lightning_cli_class():
 
 def run_lightning(argv: list[str]) -> None:
     JetzooCLI, L = _build_lightning_cli_class()
+    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)  # no "Seed set to 0" noise
+    # through sys.argv rather than `args=`: DDP's launcher re-runs this command line in each process
+    sys.argv = [sys.argv[0], *argv]
     JetzooCLI(
         L.LightningModule,
         L.LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        args=argv,
         save_config_kwargs={"overwrite": True},
         trainer_defaults={"max_epochs": 10},
+        seed_everything_default=0,
         auto_configure_optimizers=False,
     )
 
