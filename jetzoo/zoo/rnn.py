@@ -1,0 +1,90 @@
+"""`rnn`: a recurrent network (GRU or LSTM) over the pT-ordered jet constituents.
+
+The constituent-sequence tagger of Egan et al., "Long Short-Term Memory (LSTM) networks
+with jet constituents for boosted top tagging at the LHC" (arXiv:1711.09059), and
+Guest et al. (arXiv:1607.08633): the particles, hardest first, are read one by one by a
+GRU or LSTM; the final hidden state feeds a dense head. Sequences are packed with their
+true lengths (`mask.sum(1)`, at least 1), so padding never enters the recurrent state
+(padding found between real particles is moved behind them first, keeping their order).
+
+Input (`particles` view): `features` (B, P, num_particle_features), `mask` (B, P) bool with
+real particles first. Output: logits (B, num_classes).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from jetzoo.zoo.base import JetTagger
+from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+
+CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class ConstituentRNN(JetTagger):
+    input_view = "particles"
+
+    def __init__(
+        self,
+        num_classes: int = 2,
+        num_particle_features: int = 7,
+        cell: str = "gru",
+        embed_dim: int = 32,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        rnn_dropout: float = 0.0,
+        dense: list[int] = [64],  # noqa: B006 - jsonargparse shows the default
+        activation: str = "relu",
+        dropout: float = 0.1,
+        class_names: list[str] | None = None,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        scheduler: str = "cosine",
+    ):
+        """`embed_dim` > 0 adds a per-particle linear embedding before the recurrent cell."""
+        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
+        self.save_hyperparameters()
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell '{cell}' ({', '.join(CELLS)})")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
+        if embed_dim > 0:
+            self.embed = nn.Sequential(nn.Linear(num_particle_features, embed_dim), ACTIVATIONS[activation]())
+            in_size = embed_dim
+        else:
+            self.embed = nn.Identity()
+            in_size = num_particle_features
+        self.cell = cell
+        self.rnn = CELLS[cell](
+            in_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=rnn_dropout if num_layers > 1 else 0.0,
+        )
+        out = hidden_size * (2 if bidirectional else 1)
+        self.head = nn.Sequential(
+            dense_stack(dense, out, activation, dropout),
+            nn.Linear(dense[-1] if dense else out, num_classes),
+        )
+
+    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The final hidden state of the last layer (both directions concatenated): (B, out)."""
+        x, mask = batch["features"], batch["mask"]
+        # real particles first, in their given (pT) order, should a source interleave padding
+        order = (~mask).to(torch.int8).argsort(dim=1, stable=True)
+        x = self.embed(torch.gather(x, 1, order.unsqueeze(-1).expand_as(x)))
+        lengths = mask.sum(1).clamp_min(1).cpu()
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        _, state = self.rnn(packed)
+        h = state[0] if self.cell == "lstm" else state  # (layers * directions, B, hidden)
+        if self.hparams.bidirectional:
+            return torch.cat([h[-2], h[-1]], dim=-1)
+        return h[-1]
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.head(self.encode(batch))
