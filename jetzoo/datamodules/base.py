@@ -36,6 +36,11 @@ class DictDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {k: v[i] for k, v in self.arrays.items()}
 
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        """A whole batch in one indexing operation per tensor (DataLoader's batched fetch)."""
+        index = torch.as_tensor(indices)
+        return {k: v[index] for k, v in self.arrays.items()}
+
 
 class JetDataModule(L.LightningDataModule):
     def __init__(
@@ -201,8 +206,8 @@ class JetDataModule(L.LightningDataModule):
             self.datasets[name] = DictDataset({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in data.items()})
 
     # --- loaders --------------------------------------------------------------------------------
-    def _collate(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        batch = torch.utils.data.default_collate(items)
+    def _collate(self, items) -> dict[str, torch.Tensor]:
+        batch = items if isinstance(items, dict) else torch.utils.data.default_collate(items)
         if "image_inputs" in batch:
             batch["image"] = views.jet_images(batch.pop("image_inputs"), extent=self.table.jet_radius, **self.image_options)
         return batch
