@@ -96,8 +96,8 @@ def expected(jets: JetTable, class_names, source, hl=None, hl_names=(), jet_radi
 def write_hls4ml_file(path, n: int = 40, seed: int = 0, jets: JetTable | None = None, generated: bool = False,
                       class_names: list[str] | None = None, jet_radius: float = 0.8, particles: int = 30) -> JetTable:
     """hls4ml layout with h5py. generated=True writes the jetzoo superset (DESIGN.md section 3):
-    attributes class_names/jet_radius, labels j_<class>, j_undef, j_index, and jetConstituentP4;
-    otherwise the public layout: features, j_undef, j_g j_q j_w j_z j_t (= jets[:, -6:-1]), j_index."""
+    attributes class_names/jet_radius and jetConstituentP4 added; in both, the columns are
+    features, j_undef, j_<class>... (= jets[:, -6:-1] for the five hls4ml classes), j_index."""
     classes = class_names or HLS4ML_CLASSES
     jets = jets if jets is not None else make_jets(n, particles, classes, seed)
     n, rng = len(jets), np.random.default_rng(seed + 2)
@@ -106,10 +106,7 @@ def write_hls4ml_file(path, n: int = 40, seed: int = 0, jets: JetTable | None = 
     label_names = [f"j_{c.lower()}" for c in classes]
     index = np.arange(n, dtype=np.float32)[:, None]
     undef = np.zeros((n, 1), np.float32)
-    if generated:
-        table, names = np.hstack([hl, one_hot, undef, index]), HL_NAMES + label_names + ["j_undef", "j_index"]
-    else:
-        table, names = np.hstack([hl, undef, one_hot, index]), HL_NAMES + ["j_undef"] + label_names + ["j_index"]
+    table, names = np.hstack([hl, undef, one_hot, index]), HL_NAMES + ["j_undef"] + label_names + ["j_index"]
     order = shuffled_order(jets.mask, seed)
     p4 = shuffle(jets.p4, order)
     with h5py.File(path, "w") as f:

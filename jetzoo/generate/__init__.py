@@ -1,0 +1,16 @@
+"""`jetzoo generate`: labelled jet samples from Pythia 8 + FastJet, exactly reproducible from (recipe, seed, n)."""
+
+from jetzoo.generate.api import cache_dir, default_dataset_path, ensure_generated, generate
+from jetzoo.generate.cli import add_generate_arguments, run_generate_command
+from jetzoo.generate.recipes import RECIPES, Recipe
+
+__all__ = [
+    "RECIPES",
+    "Recipe",
+    "add_generate_arguments",
+    "cache_dir",
+    "default_dataset_path",
+    "ensure_generated",
+    "generate",
+    "run_generate_command",
+]

@@ -1,0 +1,130 @@
+"""One chunk: a freshly seeded Pythia run producing exactly `n_jets` labelled jets of one class.
+
+A chunk depends only on (recipe, class_index, n_jets, pythia_seed, max_particles), never on which
+process runs it, which is what makes a whole file independent of the number of workers.
+Hot path per batch of events: Pythia `nextBatch` (awkward event records) -> visible final state ->
+FastJet anti-kT on all events at once -> vectorised jet selection and truth matching.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import awkward as ak
+import fastjet
+import numpy as np
+
+from jetzoo.generate.recipes import Recipe
+from jetzoo.generate.truth import EventRecords, hard_objects, match_jets
+from jetzoo.physics import kinematics
+from jetzoo.physics.features import hls4ml_particle_features, jagged_high_level_features
+
+NEUTRINOS = (12, 14, 16)
+MIN_BATCH_EVENTS, MAX_BATCH_EVENTS = 8, 200
+MAX_EVENTS_PER_JET = 1000  # give up (a broken recipe) rather than loop forever
+
+
+@dataclass
+class JetChunk:
+    """Jets of one chunk, ready to write: constituents pT-sorted and padded to P."""
+
+    p4: np.ndarray  # float32 (n, P, 4)
+    mask: np.ndarray  # bool (n, P)
+    particles: np.ndarray  # float32 (n, P, 16): hls4ml particle features
+    hl: np.ndarray  # float32 (n, F): HL_FEATURE_NAMES, from all constituents
+    labels: np.ndarray  # int64 (n,)
+    n_events: int  # Pythia events used
+
+
+def make_pythia(settings: list[str], seed: int):
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for line in [*settings, "Random:setSeed = on", f"Random:seed = {seed}"]:
+        if not pythia.readString(line):
+            raise RuntimeError(f"Pythia rejected setting {line!r}")
+    if not pythia.init():
+        raise RuntimeError(f"Pythia failed to initialise with {settings}")
+    return pythia
+
+
+def generate_chunk(
+    recipe: Recipe,
+    class_index: int,
+    n_jets: int,
+    pythia_seed: int,
+    max_particles: int,
+    on_jets: Callable[[int], None] | None = None,
+) -> JetChunk:
+    """Run Pythia until `n_jets` jets of class `class_index` are found; `on_jets(k)` reports progress."""
+    pythia = make_pythia(recipe.pythia_settings(class_index), pythia_seed)
+    wanted = recipe.sources[class_index].matched_ids
+    found: list[ak.Array] = []
+    n_found = n_events = 0
+    while n_found < n_jets:
+        # Batch size follows this chunk's own yield so far: deterministic, and little overshoot.
+        per_event = max(n_found, 1) / max(n_events, 1) if n_events else 0.5
+        want = math.ceil((n_jets - n_found) / per_event * 1.1)
+        events = pythia.nextBatch(min(max(want, MIN_BATCH_EVENTS), MAX_BATCH_EVENTS))
+        n_events += len(events)
+        jets = select_jets(events, recipe, wanted)[: n_jets - n_found]
+        if len(jets):
+            found.append(jets)
+            n_found += len(jets)
+            if on_jets is not None:
+                on_jets(len(jets))
+        if n_events > MAX_EVENTS_PER_JET * max(n_found, 1) and n_events > 10 * MAX_BATCH_EVENTS:
+            found_what = f"{n_found} {recipe.class_names[class_index]} jets in {n_events} events"
+            raise RuntimeError(f"recipe {recipe.name}: only {found_what}; check its Pythia settings")
+    constituents = ak.concatenate(found) if len(found) > 1 else found[0]
+    return finish_chunk(constituents, recipe.jet_radius, max_particles, class_index, n_events)
+
+
+def select_jets(events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...]) -> ak.Array:
+    """Constituents (jets x particles, px py pz E) of the jets in the recipe's window matched to `wanted_ids`."""
+    rec = EventRecords.from_batch(events)
+    visible = (rec.status > 0) & ~np.isin(np.abs(rec.pid), NEUTRINOS)
+    columns = {"px": rec.p3[visible, 0], "py": rec.p3[visible, 1], "pz": rec.p3[visible, 2], "E": rec.energy[visible]}
+    counts = np.bincount(rec.event[visible], minlength=len(events))
+    particles = ak.unflatten(ak.zip(columns, with_name="Momentum4D"), counts)
+    jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, recipe.jet_radius)
+    per_event = fastjet.ClusterSequence(particles, jet_def).constituents(min_pt=0.5 * recipe.pt_min)
+    jet_event = np.repeat(np.arange(len(per_event)), ak.to_numpy(ak.num(per_event)))
+    constituents = ak.flatten(per_event, axis=1)
+    if len(constituents) == 0:
+        return constituents
+    jet = np.stack([ak.to_numpy(ak.sum(constituents[k], axis=1)) for k in ("px", "py", "pz", "E")], axis=-1)
+    pt = kinematics.pt(jet)
+    keep = (pt >= recipe.pt_min) & (pt < recipe.pt_max)
+    if recipe.abs_eta_max is not None:
+        keep &= np.abs(kinematics.eta(jet)) < recipe.abs_eta_max
+    rap_phi = np.stack([kinematics.rapidity(jet), kinematics.phi(jet)], axis=-1)
+    if recipe.abs_rapidity_max is not None:
+        keep &= np.abs(rap_phi[:, 0]) < recipe.abs_rapidity_max
+    if keep.any():
+        objects = hard_objects(rec, len(events))
+        keep[keep] = match_jets(objects, jet_event[keep], rap_phi[keep], recipe.jet_radius, wanted_ids)
+    return constituents[keep]
+
+
+def finish_chunk(constituents: ak.Array, jet_radius: float, max_particles: int, label: int, n_events: int) -> JetChunk:
+    """High-level features from all constituents; then pT-sort, truncate to P, pad, particle features."""
+    constituents = ak.zip({k: ak.values_astype(constituents[k], np.float64) for k in ("px", "py", "pz", "E")})
+    hl = jagged_high_level_features(constituents, jet_radius)
+    jet = np.stack([ak.to_numpy(ak.sum(constituents[k], axis=1)) for k in ("px", "py", "pz", "E")], axis=-1)
+    order = ak.argsort(constituents.px**2 + constituents.py**2, axis=1, ascending=False, stable=True)
+    ordered = constituents[order]
+    counts = np.minimum(ak.to_numpy(ak.num(ordered)), max_particles)
+    mask = np.arange(max_particles)[None, :] < counts[:, None]
+    padded = [ak.fill_none(ak.pad_none(ordered[k], max_particles, clip=True), 0.0) for k in ("px", "py", "pz", "E")]
+    p4 = np.stack([ak.to_numpy(column) for column in padded], axis=-1)
+    return JetChunk(
+        p4=p4.astype(np.float32),
+        mask=mask,
+        particles=hls4ml_particle_features(p4, mask, jet),
+        hl=hl,
+        labels=np.full(len(counts), label, dtype=np.int64),
+        n_events=n_events,
+    )

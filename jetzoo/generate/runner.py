@@ -1,0 +1,117 @@
+"""Split a generation job into fixed, independently seeded chunks and run them on worker processes.
+
+The plan depends only on (recipe, n, seed): class c gets n // K jets (+1 for the first n % K classes),
+cut into chunks of `recipe.chunk_jets`; chunk (c, i) seeds its Pythia from
+SeedSequence(seed, spawn_key=(c, i)). Chunks are collected in plan order and the rows finally shuffled
+with a permutation drawn from SeedSequence(seed, spawn_key=(SHUFFLE_KEY,)), so the output is identical
+for any number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from jetzoo.generate.chunk import JetChunk, generate_chunk
+from jetzoo.generate.recipes import Recipe, get_recipe
+
+PYTHIA_MAX_SEED = 900_000_000  # Pythia's Random:seed accepts 1 .. 900000000
+SHUFFLE_KEY = 1 << 30
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    recipe_name: str
+    class_index: int
+    chunk_index: int
+    n_jets: int
+    pythia_seed: int
+    max_particles: int
+
+
+def plan_chunks(recipe: Recipe, n: int, seed: int, max_particles: int) -> list[ChunkTask]:
+    k = len(recipe.sources)
+    tasks = []
+    for c in range(k):
+        n_class = n // k + (1 if c < n % k else 0)
+        for i, start in enumerate(range(0, n_class, recipe.chunk_jets)):
+            state = np.random.SeedSequence(seed, spawn_key=(c, i)).generate_state(1)[0]
+            tasks.append(
+                ChunkTask(
+                    recipe_name=recipe.name,
+                    class_index=c,
+                    chunk_index=i,
+                    n_jets=min(recipe.chunk_jets, n_class - start),
+                    pythia_seed=int(state) % PYTHIA_MAX_SEED + 1,
+                    max_particles=max_particles,
+                )
+            )
+    return tasks
+
+
+def shuffle_permutation(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SHUFFLE_KEY,))).permutation(n)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_chunks(tasks: list[ChunkTask], workers: int, progress: bool, total: int) -> list[JetChunk]:
+    """Results in task order. workers == 1 runs in this process; otherwise a 'spawn' pool (safe next to torch)."""
+    bar = tqdm(total=total, unit="jet", desc="generating jets", disable=not progress, smoothing=0.05)
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            return [_run_task(t, bar.update) for t in tasks]
+        return _run_pool(tasks, min(workers, len(tasks)), bar)
+    finally:
+        bar.close()
+
+
+def _run_task(task: ChunkTask, on_jets=None) -> JetChunk:
+    recipe = get_recipe(task.recipe_name)
+    return generate_chunk(recipe, task.class_index, task.n_jets, task.pythia_seed, task.max_particles, on_jets)
+
+
+_progress_queue = None
+
+
+def _init_worker(progress_queue) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _run_task_in_worker(task: ChunkTask) -> JetChunk:
+    return _run_task(task, _progress_queue.put)
+
+
+def _run_pool(tasks: list[ChunkTask], workers: int, bar) -> list[JetChunk]:
+    ctx = mp.get_context("spawn")
+    progress_queue = ctx.Queue()
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(progress_queue,)) as pool:
+        pending = [pool.apply_async(_run_task_in_worker, (t,)) for t in tasks]
+        while True:
+            try:
+                bar.update(progress_queue.get(timeout=0.2))
+            except queue.Empty:
+                pass
+            failed = [r for r in pending if r.ready() and not r.successful()]
+            if failed:
+                failed[0].get()  # re-raises the worker's exception; the pool is terminated on exit
+            if all(r.ready() for r in pending):
+                break
+        results = [r.get() for r in pending]
+        while True:  # drain late progress messages so the bar ends at the total
+            try:
+                bar.update(progress_queue.get_nowait())
+            except queue.Empty:
+                break
+    return results

@@ -1,0 +1,85 @@
+"""Write generated jets as one HDF5 file in the layout of docs/DESIGN.md section 3, atomically.
+
+The file is written to `<out>.tmp-<pid>` in the same directory and renamed over `out` only when
+complete; on any error or Ctrl-C the temporary file is removed, so a file at `out` is always whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import jetzoo
+from jetzoo.errors import JetDataError
+from jetzoo.generate.chunk import JetChunk
+from jetzoo.generate.recipes import Recipe
+from jetzoo.physics.features import HL_FEATURE_NAMES, HLS4ML_PARTICLE_FEATURE_NAMES
+
+COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+
+
+def refuse_existing(out: Path, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise JetDataError(f"{out}: exists; pass --overwrite to replace it")
+
+
+def jet_column_names(class_names: list[str]) -> list[str]:
+    # labels directly before j_index, so jets[:, -6:-1] are g, q, W, Z, t as in the public hls4ml files
+    return [*HL_FEATURE_NAMES, "j_undef", *(f"j_{c.lower()}" for c in class_names), "j_index"]
+
+
+def generator_description() -> str:
+    def version(pkg: str) -> str:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    return f"Pythia 8 (pythia8mc {version('pythia8mc')}) + FastJet (fastjet {version('fastjet')})"
+
+
+def write_jets(
+    out: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int, overwrite: bool
+) -> Path:
+    """Concatenate `chunks`, reorder rows by `order`, and write them atomically to `out`."""
+    refuse_existing(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    try:
+        _write(tmp, chunks, order, recipe, seed, n)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _write(path: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int) -> None:
+    join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
+    labels, hl = join("labels"), join("hl")
+    k = len(recipe.class_names)
+    onehot = np.eye(k, dtype=np.float32)[labels]
+    undef, index = np.zeros((len(labels), 1)), np.arange(len(labels))[:, None]
+    jets = np.concatenate([hl, undef, onehot, index], axis=1).astype(np.float32)  # order of jet_column_names
+    with h5py.File(path, "w") as f:
+        f.create_dataset("jets", data=jets)
+        f.create_dataset("jetFeatureNames", data=np.array([s.encode() for s in jet_column_names(recipe.class_names)]))
+        f.create_dataset("jetConstituentList", data=join("particles"), chunks=True, **COMPRESSION)
+        f.create_dataset("particleFeatureNames", data=np.array([s.encode() for s in HLS4ML_PARTICLE_FEATURE_NAMES]))
+        f.create_dataset("jetConstituentP4", data=join("p4"), chunks=True, **COMPRESSION)
+        f.attrs["recipe"] = recipe.name
+        f.attrs["recipe_version"] = recipe.version
+        f.attrs["seed"] = seed
+        f.attrs["n"] = n
+        f.attrs["jetzoo_version"] = jetzoo.__version__
+        f.attrs["class_names"] = list(recipe.class_names)
+        f.attrs["jet_radius"] = recipe.jet_radius
+        f.attrs["generator"] = generator_description()
+        f.attrs["max_particles"] = chunks[0].p4.shape[1] if chunks else 0
+        f.attrs["recipe_json"] = json.dumps(asdict(recipe))
