@@ -10,11 +10,15 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("JETZOO_CACHE", str(REPO / ".cache"))
 os.environ.setdefault("WANDB_MODE", "offline")  # never reach for the network from tests
 os.environ.setdefault("WANDB_SILENT", "true")
+# one intra-op thread: the suite's subprocesses (DDP ranks, CLI runs) share two cores, and
+# OpenMP threads spinning against each other make small ops orders of magnitude slower
+torch.set_num_threads(1)
 
 TOP_JETS = dict(recipe="top-landscape", n=4000, seed=1)
 HLS4ML_JETS = dict(recipe="hls4ml-5class", n=1500, seed=2)

@@ -188,11 +188,12 @@ class JetDataModule(L.LightningDataModule):
         view = self.view or self._model_attribute("input_view") or "hl"
         if view not in VIEWS:
             raise ValueError(f"unknown view '{view}' ({', '.join(VIEWS)})")
-        if self.datasets and getattr(self, "_setup_view", None) == view:
-            return
-        self._setup_view = view
-        splits = self.split_indices()
         train_classes = self._model_attribute("train_classes")
+        key = (view, tuple(train_classes or ()))
+        if self.datasets and getattr(self, "_setup_key", None) == key:
+            return
+        self._setup_key = key
+        splits = self.split_indices()
         for name in ("train", "val"):
             splits[name] = self._keep_classes(splits[name], train_classes)
         if self.balance_classes:

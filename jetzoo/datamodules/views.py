@@ -65,7 +65,8 @@ def particle_arrays(p4: np.ndarray, mask: np.ndarray, features: list[str]) -> di
 
 
 def cloud_arrays(p4: np.ndarray, mask: np.ndarray, n: int = CLOUD_PARTICLES) -> dict[str, np.ndarray]:
-    """The JetNet/MPGAN particle cloud: n highest-pT constituents as (Δη, Δφ, pT/pT_jet) + mask.
+    """The JetNet/MPGAN particle cloud: n highest-pT constituents as (Δη, Δφ, pT/pT_jet) + mask,
+    and `jet` = the jet's (pT, η, φ, m), so generated clouds can be placed around real jets.
 
     pT fractions are relative to the jet of *all* constituents, as in JetNet.
     """
@@ -76,7 +77,9 @@ def cloud_arrays(p4: np.ndarray, mask: np.ndarray, n: int = CLOUD_PARTICLES) -> 
         pad = n - cloud.shape[1]
         cloud = np.pad(cloud, ((0, 0), (0, pad), (0, 0)))
         m = np.pad(m, ((0, 0), (0, pad)))
-    return {"cloud": cloud.astype(np.float32), "mask": m}
+    jet = kin.jet_p4(p4, mask)
+    kinematics = np.stack([kin.pt(jet), kin.eta(jet), kin.phi(jet), kin.mass(jet)], -1)
+    return {"cloud": cloud.astype(np.float32), "mask": m, "jet": kinematics.astype(np.float32)}
 
 
 def image_inputs(p4: np.ndarray, mask: np.ndarray) -> np.ndarray:

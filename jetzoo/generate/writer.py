@@ -60,26 +60,29 @@ def write_jets(
     return out
 
 
-def _write(path: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int) -> None:
-    join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
-    labels, hl = join("labels"), join("hl")
-    k = len(recipe.class_names)
-    onehot = np.eye(k, dtype=np.float32)[labels]
+def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], **attrs) -> None:
+    """One file in the hls4ml-superset layout of docs/DESIGN.md §3 (callers rename it into place)."""
+    onehot = np.eye(len(class_names), dtype=np.float32)[labels]
     undef, index = np.zeros((len(labels), 1)), np.arange(len(labels))[:, None]
     jets = np.concatenate([hl, undef, onehot, index], axis=1).astype(np.float32)  # order of jet_column_names
     with h5py.File(path, "w") as f:
         f.create_dataset("jets", data=jets)
-        f.create_dataset("jetFeatureNames", data=np.array([s.encode() for s in jet_column_names(recipe.class_names)]))
-        f.create_dataset("jetConstituentList", data=join("particles"), chunks=True, **COMPRESSION)
+        f.create_dataset("jetFeatureNames", data=np.array([s.encode() for s in jet_column_names(class_names)]))
+        f.create_dataset("jetConstituentList", data=particles, chunks=True, **COMPRESSION)
         f.create_dataset("particleFeatureNames", data=np.array([s.encode() for s in HLS4ML_PARTICLE_FEATURE_NAMES]))
-        f.create_dataset("jetConstituentP4", data=join("p4"), chunks=True, **COMPRESSION)
-        f.attrs["recipe"] = recipe.name
-        f.attrs["recipe_version"] = recipe.version
-        f.attrs["seed"] = seed
-        f.attrs["n"] = n
-        f.attrs["jetzoo_version"] = jetzoo.__version__
-        f.attrs["class_names"] = list(recipe.class_names)
-        f.attrs["jet_radius"] = recipe.jet_radius
-        f.attrs["generator"] = generator_description()
-        f.attrs["max_particles"] = chunks[0].p4.shape[1] if chunks else 0
-        f.attrs["recipe_json"] = json.dumps(asdict(recipe))
+        f.create_dataset("jetConstituentP4", data=p4, chunks=True, **COMPRESSION)
+        f.attrs.update(jetzoo_version=jetzoo.__version__, class_names=list(class_names), n=len(labels), **attrs)
+
+
+def _write(path: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int) -> None:
+    join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
+    write_jet_file(
+        path, join("hl"), join("labels"), join("particles"), join("p4"), recipe.class_names,
+        recipe=recipe.name,
+        recipe_version=recipe.version,
+        seed=seed,
+        jet_radius=recipe.jet_radius,
+        generator=generator_description(),
+        max_particles=chunks[0].p4.shape[1] if chunks else 0,
+        recipe_json=json.dumps(asdict(recipe)),
+    )

@@ -1,0 +1,242 @@
+"""Metrics comparing generated jets with real ones, as in JetNet / MPGAN (arXiv:2106.11535).
+
+Jets are particle clouds: `cloud` (N, P, 3) = (Δη, Δφ, pT/pT_jet) with a `mask` (N, P), P <= 30
+(the `cloud` view of docs/DESIGN.md). Observables are computed from the relative cloud with
+massless particles around a unit jet (pT = 1, η = φ = 0), as JetNet does:
+
+- jet mass `m` of the summed massless four-vectors (in units of the jet pT);
+- N-subjettiness τ_N = Σ_i pT_i min_k ΔR_ik / (Σ_i pT_i R0), R0 = the jet radius, with axes
+  from exclusive-kT clustering of the jet's own particles down to N subjets (pT-scheme
+  recombination in the relative (Δη, Δφ) plane, no φ wrapping since the cloud is jet-relative);
+  a jet with at most N particles has τ_N = 0; τ21 = τ2/τ1 and τ32 = τ3/τ2 (0 when the
+  denominator is 0);
+- multiplicity, girth Σ pT_i ΔR_i / Σ pT_i and the leading-particle pT fraction.
+
+Metrics (lower is better except where noted):
+
+- `w1m`: 1-Wasserstein distance of the jet-mass distributions (scipy.stats.wasserstein_distance);
+- `w1p`: mean over the three particle features of the W1 of their distributions over all real
+  (unmasked) particles; the per-feature values are `w1p_eta`, `w1p_phi`, `w1p_pt`;
+- `w1tau21`, `w1tau32`: W1 of τ21 and τ32;
+- `fd`: Fréchet distance between Gaussians fitted to the observable vector (m, τ21, τ32,
+  multiplicity, girth, leading pT fraction), each observable standardised by the *real*
+  sample's mean and standard deviation first so no unit dominates;
+- `c2st_auc`: classifier two-sample test: a small MLP trained to tell real from generated on
+  one half of both samples (observables + the pT-ordered cloud as inputs), AUC on the other
+  half; 0.5 is a perfect generator, 1.0 a trivially separable one.
+
+`evaluate_generated(real, generated, real_reference)` returns every metric plus `<name>_floor`,
+its value between two independent real samples (`real` vs `real_reference`): the best value a
+generator can be expected to reach with these sample sizes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.linalg
+import scipy.stats
+import torch
+from torch import nn
+from torchmetrics.functional.classification import binary_auroc
+
+OBSERVABLE_NAMES = ["mass", "tau21", "tau32", "multiplicity", "girth", "lead_pt_frac"]
+PARTICLE_FEATURE_NAMES = ["eta", "phi", "pt"]
+
+
+def as_cloud(sample) -> tuple[np.ndarray, np.ndarray]:
+    """Accept (cloud, mask), {"cloud", "mask"} with numpy arrays or tensors; zero the padding."""
+    if isinstance(sample, Mapping):
+        cloud, mask = sample["cloud"], sample["mask"]
+    elif isinstance(sample, Sequence) and len(sample) == 2:
+        cloud, mask = sample
+    else:
+        raise TypeError("a jet sample is (cloud, mask) or a dict with keys 'cloud' and 'mask'")
+    cloud = cloud.detach().cpu().numpy() if isinstance(cloud, torch.Tensor) else np.asarray(cloud)
+    mask = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    mask = mask.astype(bool)
+    if cloud.ndim != 3 or cloud.shape[-1] != 3 or mask.shape != cloud.shape[:2]:
+        raise ValueError(f"cloud {cloud.shape} and mask {mask.shape} must be (N, P, 3) and (N, P)")
+    return np.where(mask[..., None], cloud, 0.0).astype(np.float64), mask
+
+
+def relative_p4(cloud: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(Δη, Δφ, pT fraction) -> massless (px, py, pz, E) around a unit jet at η = φ = 0."""
+    deta, dphi, frac = cloud[..., 0], cloud[..., 1], cloud[..., 2] * mask
+    return np.stack([frac * np.cos(dphi), frac * np.sin(dphi), frac * np.sinh(deta), frac * np.cosh(deta)], -1)
+
+
+def jet_mass(cloud: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mass of the jet from its relative cloud, in units of the jet pT."""
+    jet = relative_p4(cloud, mask).sum(1)
+    m2 = jet[:, 3] ** 2 - (jet[:, :3] ** 2).sum(-1)
+    return np.sqrt(np.clip(m2, 0.0, None))
+
+
+def _kt_axes(cloud: np.ndarray, mask: np.ndarray, max_n: int = 3) -> dict[int, tuple[np.ndarray, ...]]:
+    """Exclusive-kT axes for N = 1..max_n: {N: (eta, phi, active)} each (J, P).
+
+    Vectorised over jets: each round merges, in every jet with more than one subjet left, the
+    pair with the smallest d_ij = min(pT_i², pT_j²) ΔR_ij² (pT-weighted (η, φ) recombination),
+    and snapshots the subjets of jets that have exactly N left.
+    """
+    eta, phi, pt = cloud[..., 0].copy(), cloud[..., 1].copy(), cloud[..., 2].copy()
+    active = mask.copy()
+    snaps = {n: (eta.copy(), phi.copy(), active.copy()) for n in range(1, max_n + 1)}
+    rows = np.arange(len(eta))
+    for _ in range(cloud.shape[1]):
+        count = active.sum(1)
+        for n in range(1, max_n + 1):
+            sel = count == n
+            if sel.any():
+                snaps[n][0][sel], snaps[n][1][sel], snaps[n][2][sel] = eta[sel], phi[sel], active[sel]
+        live = count > 1
+        if not live.any():
+            break
+        e, p, w, a = eta[live], phi[live], pt[live], active[live]
+        dr2 = (e[:, :, None] - e[:, None, :]) ** 2 + (p[:, :, None] - p[:, None, :]) ** 2
+        d = np.minimum(w[:, :, None] ** 2, w[:, None, :] ** 2) * dr2
+        pair_ok = a[:, :, None] & a[:, None, :] & ~np.eye(a.shape[1], dtype=bool)
+        d = np.where(pair_ok, d, np.inf).reshape(len(e), -1)
+        flat = d.argmin(1)
+        i, j = np.minimum(flat // a.shape[1], flat % a.shape[1]), np.maximum(flat // a.shape[1], flat % a.shape[1])
+        r = rows[: len(e)]
+        wi, wj = w[r, i], w[r, j]
+        wsum = np.where(wi + wj > 0, wi + wj, 1.0)
+        e[r, i] = (wi * e[r, i] + wj * e[r, j]) / wsum
+        p[r, i] = (wi * p[r, i] + wj * p[r, j]) / wsum
+        w[r, i] = wi + wj
+        a[r, j], w[r, j], e[r, j], p[r, j] = False, 0.0, 0.0, 0.0
+        eta[live], phi[live], pt[live], active[live] = e, p, w, a
+    return snaps
+
+
+def nsubjettiness(cloud: np.ndarray, mask: np.ndarray, jet_radius: float = 0.8, max_n: int = 3) -> np.ndarray:
+    """τ_1..τ_max_n (J, max_n) with exclusive-kT axes (see the module docstring)."""
+    cloud, mask = as_cloud((cloud, mask))
+    pt = cloud[..., 2]
+    norm = np.clip(pt.sum(1) * jet_radius, 1e-12, None)
+    out = np.zeros((len(cloud), max_n))
+    for n, (ae, ap, aa) in _kt_axes(cloud, mask, max_n).items():
+        dr = np.sqrt((cloud[:, :, None, 0] - ae[:, None, :]) ** 2 + (cloud[:, :, None, 1] - ap[:, None, :]) ** 2)
+        dmin = np.where(aa[:, None, :], dr, np.inf).min(-1)
+        dmin = np.where(np.isfinite(dmin) & mask, dmin, 0.0)
+        out[:, n - 1] = (pt * dmin).sum(1) / norm
+    return out
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def jet_observables(cloud, mask, jet_radius: float = 0.8) -> np.ndarray:
+    """(J, 6) array of OBSERVABLE_NAMES computed from the relative cloud."""
+    cloud, mask = as_cloud((cloud, mask))
+    tau = nsubjettiness(cloud, mask, jet_radius)
+    pt = cloud[..., 2]
+    ptsum = pt.sum(1)
+    dr = np.hypot(cloud[..., 0], cloud[..., 1])
+    return np.stack(
+        [
+            jet_mass(cloud, mask),
+            _ratio(tau[:, 1], tau[:, 0]),
+            _ratio(tau[:, 2], tau[:, 1]),
+            mask.sum(1).astype(np.float64),
+            _ratio((pt * dr).sum(1), ptsum),
+            _ratio(pt.max(1), ptsum),
+        ],
+        -1,
+    )
+
+
+def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to samples x (N, D) and y (M, D):
+    |μx - μy|² + Tr(Σx + Σy - 2 (Σx Σy)^½)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    mu_x, mu_y = x.mean(0), y.mean(0)
+    cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
+    with warnings.catch_warnings():
+        # a constant observable (e.g. a generator that always fills 30 particles) makes the
+        # product singular; as in the FID reference code, retry with a small diagonal offset
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(cov_x @ cov_y)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(len(cov_x)) * 1e-6
+            covmean = scipy.linalg.sqrtm((cov_x + offset) @ (cov_y + offset))
+    covmean = np.real(covmean)
+    value = ((mu_x - mu_y) ** 2).sum() + np.trace(cov_x + cov_y - 2.0 * covmean)
+    return float(max(value, 0.0))
+
+
+def _c2st_inputs(cloud: np.ndarray, mask: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    order = np.argsort(-np.where(mask, cloud[..., 2], -np.inf), axis=1, kind="stable")
+    sorted_cloud = np.take_along_axis(cloud, order[..., None], 1)
+    sorted_mask = np.take_along_axis(mask, order, 1)
+    parts = np.concatenate([sorted_cloud, sorted_mask[..., None]], -1).reshape(len(cloud), -1)
+    return np.concatenate([obs, parts], 1)
+
+
+def classifier_two_sample_test(
+    a: np.ndarray, b: np.ndarray, epochs: int = 20, hidden: int = 64, seed: int = 0, lr: float = 3e-3
+) -> float:
+    """AUC, on a held-out half, of an MLP trained to separate feature rows a (N, D) from b (M, D).
+
+    Both samples are cut to the smaller size, standardised with the pooled training-half
+    statistics, split 50/50 with a fixed seed; full-batch Adam for `epochs` * 10 steps.
+    """
+    rng = np.random.default_rng(seed)
+    n = min(len(a), len(b))
+    a, b = a[rng.permutation(len(a))[:n]], b[rng.permutation(len(b))[:n]]
+    half = n // 2
+    x_tr = np.concatenate([a[:half], b[:half]])
+    y_tr = np.concatenate([np.zeros(half), np.ones(half)])
+    x_te = np.concatenate([a[half:], b[half:]])
+    y_te = np.concatenate([np.zeros(n - half), np.ones(n - half)])
+    mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-8
+    to_t = lambda v: torch.as_tensor((v - mu) / sd, dtype=torch.float32)  # noqa: E731
+    # may run inside Lightning's test loop (inference mode): train with gradients explicitly on
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(a.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
+        xt, yt = to_t(x_tr), torch.as_tensor(y_tr, dtype=torch.float32)
+        for _ in range(epochs * 10):
+            opt.zero_grad()
+            nn.functional.binary_cross_entropy_with_logits(net(xt).squeeze(-1), yt).backward()
+            opt.step()
+        with torch.no_grad():
+            scores = net(to_t(x_te)).squeeze(-1)
+    return float(binary_auroc(scores, torch.as_tensor(y_te, dtype=torch.long)))
+
+
+def _pair_metrics(a, b, jet_radius: float, c2st_epochs: int, seed: int) -> dict[str, float]:
+    (ca, ma), (cb, mb) = a, b
+    oa, ob = jet_observables(ca, ma, jet_radius), jet_observables(cb, mb, jet_radius)
+    out = {"w1m": scipy.stats.wasserstein_distance(oa[:, 0], ob[:, 0])}
+    w1p = [scipy.stats.wasserstein_distance(ca[ma][:, k], cb[mb][:, k]) for k in range(3)]
+    out.update({f"w1p_{name}": v for name, v in zip(PARTICLE_FEATURE_NAMES, w1p)})
+    out["w1p"] = float(np.mean(w1p))
+    out["w1tau21"] = scipy.stats.wasserstein_distance(oa[:, 1], ob[:, 1])
+    out["w1tau32"] = scipy.stats.wasserstein_distance(oa[:, 2], ob[:, 2])
+    mu, sd = oa.mean(0), oa.std(0) + 1e-8
+    out["fd"] = frechet_distance((oa - mu) / sd, (ob - mu) / sd)
+    out["c2st_auc"] = classifier_two_sample_test(
+        _c2st_inputs(ca, ma, oa), _c2st_inputs(cb, mb, ob), epochs=c2st_epochs, seed=seed
+    )
+    return {k: float(v) for k, v in out.items()}
+
+
+def evaluate_generated(
+    real, generated, real_reference, jet_radius: float = 0.8, c2st_epochs: int = 20, seed: int = 0
+) -> dict[str, float]:
+    """Every metric of `generated` against `real`, and `<metric>_floor` of `real_reference` against `real`.
+
+    Each sample is (cloud (N, P, 3), mask (N, P)) or a dict with those keys; numpy or torch.
+    """
+    real, generated, real_reference = as_cloud(real), as_cloud(generated), as_cloud(real_reference)
+    out = _pair_metrics(real, generated, jet_radius, c2st_epochs, seed)
+    floor = _pair_metrics(real, real_reference, jet_radius, c2st_epochs, seed)
+    out.update({f"{k}_floor": v for k, v in floor.items()})
+    return out

@@ -1,0 +1,322 @@
+"""The contract of the unsupervised and generative models, a sibling of `jetzoo.zoo.base.JetTagger`.
+
+Every model here is a LightningModule sharing the datamodules (docs/DESIGN.md §4) with the
+class attributes `input_view` and `task` ("anomaly" or "generation"), and implements
+
+- `loss(batch) -> scalar`: the quantity its training lowers (registry-wide contract);
+- `forward(batch) -> (B,)`: deterministic in eval mode — an anomaly score for the anomaly
+  detectors, the discriminator's score of the real batch for the generators.
+
+Data-determined `__init__` parameters (`num_classes`, `class_names`, `num_particle_features`,
+`num_particles`, `image_size`) are filled by the CLI from `datamodule.dims`; every parameter
+has a default.
+
+`AnomalyDetector` (task "anomaly") trains on the background classes only: its `train_classes`
+(default: those of ["QCD", "g", "q"] present in the data) is read by the datamodule, which
+keeps only those classes in train and val. Test sees every class and logs, for each other
+(signal) class c, `test/anomaly_auc_<c>` and `test/rej30_<c>` (1/eps_B at eps_S = 0.3) of the
+anomaly score, signal c against the background classes.
+
+`JetGenerator` (task "generation", `input_view = "cloud"`) generates 30-particle clouds
+(Δη, Δφ, pT/pT_jet) + mask; its `predict_step` returns generated jets conditioned on the
+batch labels beside the real ones, `write_predictions(outputs, path)` writes them as an
+hls4ml-layout HDF5 plus PNG plots (`jetzoo.generated_output`), and `test` logs every metric of
+`jetzoo.generative_metrics` with its real-vs-real floor (the test split's real jets are halved
+into `real` and `real_reference`). Validation logs the discriminator loss as `val/d_loss` and the
+W1 of the jet mass between the validation jets and as many generated ones as `val/w1m`, also
+logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import lightning as L
+import numpy as np
+import scipy.stats
+import torch
+from torch import nn
+from torchmetrics import Metric
+from torchmetrics.functional.classification import binary_auroc
+from torchmetrics.utilities.data import dim_zero_cat
+
+from jetzoo.metrics import background_rejection
+from jetzoo.zoo.base import configure_adamw
+
+BACKGROUND_CLASSES = ["QCD", "g", "q"]
+
+
+class Concat(Metric):
+    """Concatenates tensors along the batch axis; synced across DDP processes by `cat`."""
+
+    full_state_update = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("values", default=[], dist_reduce_fx="cat")
+
+    def update(self, value: torch.Tensor) -> None:
+        self.values.append(value.detach())
+
+    def compute(self) -> torch.Tensor:
+        return dim_zero_cat(self.values)
+
+
+def _flatten_outputs(outputs) -> list[dict]:
+    """predict outputs are a list per batch, or a list of such lists with several dataloaders."""
+    flat = []
+    for item in outputs:
+        flat.extend(_flatten_outputs(item) if isinstance(item, (list, tuple)) else [item])
+    return flat
+
+
+def _concat_outputs(outputs) -> dict[str, np.ndarray]:
+    flat = _flatten_outputs(outputs)
+    if not flat:
+        raise ValueError("no predictions to write (the predict dataloader was empty)")
+    return {k: torch.cat([o[k].detach().cpu() for o in flat]).numpy() for k in flat[0]}
+
+
+def _output_file(path: str | Path, default_name: str) -> Path:
+    """`path` ending in .h5/.hdf5 is the file; anything else is a directory to write `default_name` in."""
+    path = Path(path)
+    if path.suffix.lower() not in (".h5", ".hdf5"):
+        path = path / default_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class GenerativeModel(L.LightningModule):
+    """Shared pieces of the anomaly detectors and the generators."""
+
+    input_view: ClassVar[str] = "particles"
+    task: ClassVar[str] = "anomaly"
+
+    def __init__(self, num_classes: int = 2, class_names: list[str] | None = None):
+        super().__init__()
+        self.num_classes = num_classes
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(batch) -> (B,) scores")
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement loss(batch) -> scalar")
+
+
+class AnomalyDetector(GenerativeModel):
+    """Base of the anomaly detectors: trained on `train_classes`, scored on all classes in test."""
+
+    task: ClassVar[str] = "anomaly"
+    train_classes: list[str] = BACKGROUND_CLASSES
+
+    def __init__(
+        self,
+        num_classes: int = 2,
+        class_names: list[str] | None = None,
+        train_classes: list[str] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        scheduler: str = "cosine",
+    ):
+        super().__init__(num_classes, class_names)
+        wanted = list(train_classes) if train_classes is not None else list(BACKGROUND_CLASSES)
+        if class_names:
+            present = [c for c in wanted if c in self.class_names]
+            if not present:
+                raise ValueError(f"train_classes {wanted} name none of the data's classes {self.class_names}")
+            wanted = present
+        self.train_classes = wanted
+        self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
+        self.test_scores, self.test_labels = Concat(), Concat()
+
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["label"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        # val holds background jets only
+        self.log("val/loss", self.loss(batch), prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
+
+    def test_step(self, batch, batch_idx):
+        self.test_scores.update(self(batch).float())
+        self.test_labels.update(batch["label"])
+
+    def anomaly_metrics(self, scores: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{anomaly_auc_<c>, rej30_<c>} for every signal class c present, against the background classes."""
+        background = [i for i, c in enumerate(self.class_names) if c in self.train_classes]
+        if not background:
+            raise ValueError(f"train_classes {self.train_classes} name none of the classes {self.class_names}")
+        background = torch.tensor(background, device=labels.device)
+        is_bkg = torch.isin(labels, background)
+        out = {}
+        for c, name in enumerate(self.class_names):
+            if name in self.train_classes:
+                continue
+            sel = is_bkg | (labels == c)
+            is_sig = labels[sel] == c
+            if is_sig.all() or not is_sig.any():
+                continue
+            out[f"anomaly_auc_{name}"] = binary_auroc(scores[sel], is_sig.long())
+            out[f"rej30_{name}"] = background_rejection(scores[sel], is_sig, 0.3)
+        return out
+
+    def on_test_epoch_end(self):
+        scores, labels = self.test_scores.compute(), self.test_labels.compute()
+        self.test_scores.reset()
+        self.test_labels.reset()
+        metrics = self.anomaly_metrics(scores, labels)
+        self.log_dict({f"test/{k}": v.float() for k, v in metrics.items()}, sync_dist=False)
+
+    def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        return {"score": self(batch).float(), "label": batch["label"]}
+
+    def write_predictions(self, outputs: list, path: str) -> list[Path]:
+        """Per-jet anomaly scores and labels to HDF5 (`score`, `label`; attrs class_names, train_classes)."""
+        import h5py
+
+        data = _concat_outputs(outputs)
+        out = _output_file(path, "anomaly_scores.h5")
+        with h5py.File(out, "w") as f:
+            f.create_dataset("score", data=data["score"].astype(np.float32))
+            f.create_dataset("label", data=data["label"].astype(np.int64))
+            f.attrs["class_names"] = self.class_names
+            f.attrs["train_classes"] = self.train_classes
+        return [out]
+
+    def configure_optimizers(self):
+        return configure_adamw(self, self.lr, self.weight_decay, self.scheduler)
+
+
+def relative_jet_mass(cloud: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Jet mass / jet pT of (B, P, 3) clouds, massless particles around a unit jet (torch)."""
+    frac = cloud[..., 2] * mask
+    deta, dphi = cloud[..., 0], cloud[..., 1]
+    p4 = torch.stack([frac * torch.cos(dphi), frac * torch.sin(dphi), frac * torch.sinh(deta), frac * torch.cosh(deta)], -1)
+    jet = p4.sum(1)
+    return (jet[:, 3] ** 2 - (jet[:, :3] ** 2).sum(-1)).clamp_min(0).sqrt()
+
+
+class JetGenerator(GenerativeModel):
+    """Base of the cloud generators. Subclasses implement `generate` and `discriminate`."""
+
+    input_view: ClassVar[str] = "cloud"
+    task: ClassVar[str] = "generation"
+
+    def __init__(
+        self,
+        num_classes: int = 2,
+        class_names: list[str] | None = None,
+        jet_radius: float = 0.8,
+        default_jet_pt: float = 1000.0,
+        noise_seed: int = 0,
+    ):
+        super().__init__(num_classes, class_names)
+        self.automatic_optimization = False
+        self.jet_radius, self.default_jet_pt, self.noise_seed = jet_radius, default_jet_pt, noise_seed
+        self.val_real_mass, self.val_gen_mass = Concat(), Concat()
+        self.test_real = nn.ModuleDict({k: Concat() for k in ("cloud", "mask")})
+        self.test_gen = nn.ModuleDict({k: Concat() for k in ("cloud", "mask")})
+
+    # --- what subclasses provide ----------------------------------------------------------------
+    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):  # pragma: no cover
+        """(cloud (B, P, 3), mask (B, P) float) for one jet per label; padding exactly zero."""
+        raise NotImplementedError
+
+    def discriminate(self, cloud, mask, labels) -> torch.Tensor:  # pragma: no cover - abstract
+        """(B,) discriminator / critic score."""
+        raise NotImplementedError
+
+    # --- the contract ------------------------------------------------------------------------------
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.discriminate(batch["cloud"], batch["mask"].to(batch["cloud"].dtype), batch["label"])
+
+    def seeded_generator(self, offset: int = 0) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(self.noise_seed + offset)
+
+    @torch.no_grad()
+    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None):
+        """Generated jets for output: clouds sorted by pT fraction, boolean masks."""
+        cloud, mask = self.generate(labels, generator)
+        mask = mask > 0.5
+        key = torch.where(mask, cloud[..., 2], torch.full_like(cloud[..., 2], -1.0))
+        order = key.argsort(dim=1, descending=True, stable=True)
+        cloud = torch.gather(cloud, 1, order[..., None].expand_as(cloud)) * torch.gather(mask, 1, order)[..., None]
+        return cloud, torch.gather(mask, 1, order)
+
+    # --- validation: discriminator loss (val/d_loss) and W1 of the jet mass (val/w1m = val/loss) ----------------------------------------
+    def validation_step(self, batch, batch_idx):
+        # the WGAN-GP penalty needs gradients: evaluate the loss outside Lightning's inference mode
+        with torch.inference_mode(False), torch.enable_grad():
+            loss = self.loss({k: v.clone() for k, v in batch.items()}).detach()
+        self.log("val/d_loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
+        cloud, mask = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
+        self.val_real_mass.update(relative_jet_mass(batch["cloud"], batch["mask"].to(batch["cloud"].dtype)))
+        self.val_gen_mass.update(relative_jet_mass(cloud, mask.to(cloud.dtype)))
+
+    def on_validation_epoch_end(self):
+        real, gen = self.val_real_mass.compute().cpu().numpy(), self.val_gen_mass.compute().cpu().numpy()
+        self.val_real_mass.reset()
+        self.val_gen_mass.reset()
+        w1m = float(scipy.stats.wasserstein_distance(real, gen))
+        # val/loss is what checkpointing minimises: the generator's quality, not the discriminator's loss
+        self.log_dict({"val/w1m": w1m, "val/loss": w1m}, prog_bar=True)
+
+    # --- test: every generative metric beside its real-vs-real floor -------------------------------------
+    def test_step(self, batch, batch_idx):
+        cloud, mask = self.sample(batch["label"], self.seeded_generator(2000 + batch_idx))
+        self.test_real["cloud"].update(batch["cloud"])
+        self.test_real["mask"].update(batch["mask"].bool())
+        self.test_gen["cloud"].update(cloud)
+        self.test_gen["mask"].update(mask)
+
+    def on_test_epoch_end(self):
+        from jetzoo.generative_metrics import evaluate_generated
+
+        real = [self.test_real[k].compute().cpu() for k in ("cloud", "mask")]
+        gen = [self.test_gen[k].compute().cpu() for k in ("cloud", "mask")]
+        for metric in (*self.test_real.values(), *self.test_gen.values()):
+            metric.reset()
+        metrics = evaluate_generated(
+            (real[0][0::2], real[1][0::2]), (gen[0][0::2], gen[1][0::2]), (real[0][1::2], real[1][1::2]),
+            jet_radius=self.jet_radius,
+        )
+        self.log_dict({f"test/{k}": float(v) for k, v in metrics.items()}, sync_dist=False)
+
+    # --- prediction: generated jets beside the real ones ---------------------------------------------------
+    def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        """Generated clouds conditioned on the batch labels, the real clouds, and the real jets' kinematics.
+
+        `jet` (B, 4) = (pT, η, φ, m) of the real jets when the batch carries it, else
+        (default_jet_pt, 0, 0, 0): the generated clouds are placed around these jets on output.
+        """
+        cloud, mask = self.sample(batch["label"], self.seeded_generator(3000 + batch_idx))
+        n = len(batch["label"])
+        jet = batch.get("jet")
+        if jet is None:
+            jet = torch.zeros(n, 4, device=cloud.device)
+            jet[:, 0] = self.default_jet_pt
+        return {
+            "cloud": cloud,
+            "mask": mask,
+            "label": batch["label"],
+            "jet": jet.float(),
+            "real_cloud": batch["cloud"],
+            "real_mask": batch["mask"].bool(),
+        }
+
+    def write_predictions(self, outputs: list, path: str) -> list[Path]:
+        """Generated jets as hls4ml-layout HDF5 + PNG plots of real vs generated; returns the files written."""
+        from jetzoo.generated_output import write_generated
+
+        data = _concat_outputs(outputs)
+        return write_generated(
+            _output_file(path, "generated_jets.h5"),
+            data,
+            class_names=self.class_names,
+            jet_radius=self.jet_radius,
+            generator=type(self).__name__,
+            seed=self.noise_seed,
+        )

@@ -1,0 +1,179 @@
+"""The anomaly detectors (autoencoder, vae) and the cloud generators (gan, wgan).
+
+Synthetic batches for shapes and optimisation; real Pythia top/QCD jets (`top_jets_file`) for
+the Lightning runs: QCD-only training, anomaly AUC, stable GAN training and the output files.
+"""
+
+from __future__ import annotations
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from jetzoo import registry
+from jetzoo.datamodules.readers import read_hls4ml
+from jetzoo.training import quiet_trainer
+from jetzoo.zoo.autoencoder import Autoencoder, VariationalAutoencoder
+from jetzoo.zoo.gan import JetGAN, JetWGAN
+from helpers import fit_and_test, model_for, top_datamodule
+
+GENERATIVE = ["autoencoder", "vae", "gan", "wgan"]
+
+
+def particle_batch(n=32, p=40, f=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.rand(n, p, generator=g) < 0.6
+    return {"features": torch.randn(n, p, f, generator=g) * mask[..., None], "mask": mask, "label": torch.zeros(n, dtype=torch.long)}
+
+
+def cloud_batch(n=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.arange(30)[None] < torch.randint(8, 31, (n, 1), generator=g)
+    pt = torch.rand(n, 30, generator=g) * mask
+    cloud = torch.cat([torch.randn(n, 30, 2, generator=g) * 0.1, (pt / pt.sum(1, keepdim=True)).unsqueeze(-1)], -1)
+    return {"cloud": cloud * mask[..., None], "mask": mask, "label": torch.randint(0, 2, (n,), generator=g)}
+
+
+def batch_for(model):
+    return particle_batch() if model.input_view == "particles" else cloud_batch()
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_registered_with_contract_attributes(name):
+    cls = registry.get_model(name)
+    assert cls.task in ("anomaly", "generation")
+    assert cls.input_view == ("particles" if cls.task == "anomaly" else "cloud")
+    assert registry.short_name_of(cls) == name
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Autoencoder(num_particles=40),
+        VariationalAutoencoder(num_particles=40, score="reco"),
+        JetGAN(),
+        JetGAN(conditional=True, mp_layers=0),
+        JetWGAN(conditional=True),
+    ],
+    ids=["autoencoder", "vae-reco", "gan", "gan-conditional-deepsets", "wgan-conditional"],
+)
+def test_forward_is_a_deterministic_score_per_jet(model):
+    batch = batch_for(model)
+    model.eval()
+    with torch.no_grad():
+        out = model(batch)
+        assert out.shape == (32,) and torch.isfinite(out).all()
+        assert torch.equal(out, model(batch))
+
+
+@pytest.mark.parametrize("cls", [Autoencoder, VariationalAutoencoder, JetGAN, JetWGAN])
+def test_optimizer_steps_lower_the_loss(cls):
+    torch.manual_seed(0)
+    model = cls(num_particles=40) if cls.input_view == "particles" else cls(num_classes=2, conditional=True)
+    batch = batch_for(model)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    torch.manual_seed(1)
+    before = float(model.loss(batch))
+    for _ in range(10):
+        opt.zero_grad()
+        torch.manual_seed(1)
+        model.loss(batch).backward()
+        opt.step()
+    torch.manual_seed(1)
+    assert float(model.loss(batch)) < before
+
+
+def test_generator_output_is_a_valid_cloud():
+    model = JetGAN(num_classes=3, conditional=True)
+    cloud, mask = model.sample(torch.tensor([0, 1, 2, 0]), model.seeded_generator())
+    assert cloud.shape == (4, 30, 3) and mask.dtype == torch.bool
+    assert (cloud[~mask] == 0).all()  # padding exactly zero
+    assert (cloud[..., 2] >= 0).all() and (cloud[..., 2].sum(1) <= 1 + 1e-5).all()
+    pt = torch.where(mask, cloud[..., 2], torch.tensor(-1.0))
+    assert (pt[:, :-1] >= pt[:, 1:]).all()  # pT-ordered, padding last
+    again, _ = model.sample(torch.tensor([0, 1, 2, 0]), model.seeded_generator())
+    assert torch.equal(cloud, again)
+
+
+def test_train_classes_follow_the_data():
+    assert Autoencoder(class_names=["g", "q", "W", "Z", "t"]).train_classes == ["g", "q"]
+    assert Autoencoder(class_names=["QCD", "top"]).train_classes == ["QCD"]
+    assert Autoencoder(class_names=["QCD", "top"], train_classes=["top"]).train_classes == ["top"]
+    with pytest.raises(ValueError, match="none of the data's classes"):
+        Autoencoder(class_names=["W", "Z"])
+
+
+def test_anomaly_metrics_per_signal_class():
+    model = Autoencoder(num_classes=3, class_names=["QCD", "top", "W"])
+    labels = torch.tensor([0] * 100 + [1] * 50 + [2] * 50)
+    scores = torch.cat([torch.rand(100), torch.rand(50) + 1.0, torch.rand(50)])
+    out = model.anomaly_metrics(scores, labels)
+    assert set(out) == {"anomaly_auc_top", "rej30_top", "anomaly_auc_W", "rej30_W"}
+    assert float(out["anomaly_auc_top"]) == 1.0 and math.isinf(float(out["rej30_top"]))
+    assert 0.3 < float(out["anomaly_auc_W"]) < 0.7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["autoencoder", "vae"])
+def test_trained_on_qcd_only_flags_top_jets(name, top_jets_file):
+    dm = top_datamodule(top_jets_file)
+    model = model_for(name, dm)
+    metrics = fit_and_test(model, dm, max_epochs=4)
+    train_labels = dm.datasets["train"].arrays["label"]
+    assert set(train_labels.tolist()) == {dm.table.class_names.index("QCD")}  # background only
+    assert set(dm.datasets["test"].arrays["label"].tolist()) == {0, 1}  # test keeps every class
+    assert metrics["test/anomaly_auc_top"] > 0.6, metrics
+    assert metrics["test/rej30_top"] > 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gan", "wgan"])
+def test_short_gan_training_stays_finite_and_bounded(name, top_jets_file, tmp_path):
+    dm = top_datamodule(top_jets_file, batch_size=64)
+    model = model_for(name, dm, conditional=True)
+    trainer = quiet_trainer(
+        max_epochs=1, limit_train_batches=15, limit_val_batches=2, limit_test_batches=4, default_root_dir=tmp_path
+    )
+    trainer.fit(model, datamodule=dm)
+    logged = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    for key in ("train/d_loss", "train/g_loss", "val/d_loss", "val/w1m", "val/loss"):
+        assert math.isfinite(logged[key]) and abs(logged[key]) < 100, (key, logged)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    metrics = trainer.test(model, datamodule=dm, verbose=False)[0]
+    for key in ("w1m", "w1p", "w1tau21", "w1tau32", "fd", "c2st_auc"):
+        assert math.isfinite(metrics[f"test/{key}"]) and math.isfinite(metrics[f"test/{key}_floor"]), key
+    assert 0.0 <= metrics["test/c2st_auc"] <= 1.0
+
+
+@pytest.mark.slow
+def test_write_predictions_gives_a_readable_jet_file_and_plots(top_jets_file, tmp_path):
+    dm = top_datamodule(top_jets_file, batch_size=256)
+    model = model_for("gan", dm, conditional=True)
+    dm.setup("predict")
+    trainer = quiet_trainer(limit_predict_batches=2, default_root_dir=tmp_path)
+    outputs = trainer.predict(model, datamodule=dm)
+    written = model.write_predictions(outputs, str(tmp_path / "generated.h5"))
+    n = sum(len(o["label"]) for o in outputs)
+    table = read_hls4ml(tmp_path / "generated.h5")
+    assert len(table) == n and table.class_names == dm.table.class_names
+    assert table.hl_names[:3] == ["j_pt", "j_eta", "j_mass"]
+    labels = torch.cat([o["label"] for o in outputs]).numpy()
+    np.testing.assert_array_equal(table.labels, labels)  # conditioned on the real batches' labels
+    with h5py.File(tmp_path / "generated.h5") as f:
+        assert f["jetConstituentList"].shape == (n, 30, 16)
+        assert list(f.attrs["class_names"]) == dm.table.class_names and f.attrs["generator"] == "JetGAN"
+    for suffix in ("mass", "particle_pt", "occupancy"):
+        png = tmp_path / f"generated_{suffix}.png"
+        assert png in written and png.stat().st_size > 1000
+
+
+def test_autoencoder_writes_scores(tmp_path):
+    model = Autoencoder(num_particles=40, class_names=["QCD", "top"])
+    model.eval()
+    outputs = [model.predict_step(particle_batch(seed=s), s) for s in range(2)]
+    (path,) = model.write_predictions(outputs, str(tmp_path / "scores.h5"))
+    with h5py.File(path) as f:
+        assert f["score"].shape == (64,) and list(f.attrs["train_classes"]) == ["QCD"]

@@ -1,0 +1,117 @@
+"""The generated-jet metrics on cases with known answers (synthetic clouds, no training data needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from jetzoo.generative_metrics import (
+    classifier_two_sample_test,
+    evaluate_generated,
+    frechet_distance,
+    jet_mass,
+    jet_observables,
+    nsubjettiness,
+)
+
+
+def synthetic_clouds(n: int, prongs: int = 1, seed: int = 0, size: int = 30):
+    """Jets of `prongs` Gaussian blobs (centres spread by 0.3, width 0.05), exponential pT fractions."""
+    rng = np.random.default_rng(seed)
+    cloud, mask = np.zeros((n, size, 3)), np.zeros((n, size), bool)
+    for k in range(n):
+        m = rng.integers(10, size + 1)
+        centres = rng.normal(0.0, 0.3 if prongs > 1 else 0.0, (prongs, 2))
+        pos = centres[rng.integers(0, prongs, m)] + rng.normal(0.0, 0.05, (m, 2))
+        pt = np.sort(rng.exponential(1.0, m))[::-1]
+        cloud[k, :m, :2], cloud[k, :m, 2], mask[k, :m] = pos, 0.95 * pt / pt.sum(), True
+    return cloud, mask
+
+
+def test_jet_mass_of_two_particles():
+    # m^2 = 2 pT1 pT2 (cosh Δη - cos Δφ) for massless particles
+    cloud = np.array([[[0.2, 0.0, 0.5], [-0.2, 0.1, 0.5]]])
+    expected = np.sqrt(2 * 0.25 * (np.cosh(0.4) - np.cos(0.1)))
+    assert jet_mass(cloud, np.ones((1, 2), bool)) == pytest.approx([expected], rel=1e-6)
+
+
+def test_nsubjettiness_known_cases():
+    cloud = np.zeros((3, 3, 3))
+    mask = np.zeros((3, 3), bool)
+    cloud[0, 0] = [0.1, 0.1, 1.0]  # one particle: every tau is 0
+    mask[0, 0] = True
+    cloud[1, :2] = [[0.2, 0.0, 0.5], [-0.2, 0.0, 0.5]]  # two equal particles 0.4 apart: axis in the middle
+    mask[1, :2] = True
+    cloud[2] = [[0.3, 0.0, 0.4], [-0.3, 0.0, 0.3], [0.0, 0.3, 0.3]]  # three particles: tau3 = 0
+    mask[2] = True
+    tau = nsubjettiness(cloud, mask, jet_radius=0.8)
+    assert tau[0] == pytest.approx([0, 0, 0], abs=1e-9)
+    assert tau[1] == pytest.approx([0.2 / 0.8, 0, 0], abs=1e-9)
+    assert tau[2, 2] == pytest.approx(0, abs=1e-9) and tau[2, 0] > tau[2, 1] > 0
+
+
+def test_three_prong_jets_have_lower_tau32_than_one_prong_jets():
+    one = jet_observables(*synthetic_clouds(300, 1, seed=1))
+    three = jet_observables(*synthetic_clouds(300, 3, seed=2))
+    assert three[:, 0].mean() > 3 * one[:, 0].mean()  # mass
+    assert np.median(three[:, 1]) < np.median(one[:, 1])  # tau21
+
+
+def test_identical_samples_give_zero():
+    sample = synthetic_clouds(400, 1, seed=3)
+    out = evaluate_generated(sample, sample, synthetic_clouds(400, 1, seed=4), c2st_epochs=5)
+    for key in ("w1m", "w1p", "w1p_eta", "w1p_phi", "w1p_pt", "w1tau21", "w1tau32"):
+        assert out[key] == pytest.approx(0, abs=1e-12), key
+    assert out["fd"] == pytest.approx(0, abs=1e-6)
+    assert all(f"{k}_floor" in out for k in ("w1m", "w1p", "w1tau21", "w1tau32", "fd", "c2st_auc"))
+    assert out["w1m_floor"] > 0
+
+
+def test_eta_shift_shows_up_in_w1p_eta_only():
+    cloud, mask = synthetic_clouds(500, 3, seed=5)
+    shifted = cloud.copy()
+    shifted[..., 0] += 0.1 * mask
+    out = evaluate_generated((cloud, mask), (shifted, mask), (cloud, mask), c2st_epochs=5)
+    assert out["w1p_eta"] == pytest.approx(0.1, abs=1e-6)
+    assert out["w1p_phi"] == pytest.approx(0, abs=1e-9) and out["w1p_pt"] == pytest.approx(0, abs=1e-9)
+    assert out["w1p"] == pytest.approx(0.1 / 3, abs=1e-6)
+    # a common Δη shift is a longitudinal boost of massless particles: the mass does not change
+    assert out["w1m"] == pytest.approx(0, abs=1e-6)
+
+
+def test_accepts_torch_tensors():
+    cloud, mask = synthetic_clouds(50, 1, seed=6)
+    as_t = (torch.tensor(cloud, dtype=torch.float32), torch.tensor(mask))
+    assert jet_observables(*as_t).shape == (50, 6)
+
+
+def test_frechet_distance_of_gaussians_is_the_squared_mean_difference():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40000, 3))
+    y = rng.normal(size=(40000, 3)) + np.array([1.0, 2.0, 0.0])
+    assert frechet_distance(x, y) == pytest.approx(5.0, abs=0.05)
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_with_different_widths():
+    # 1-D: FD = (μ1 - μ2)² + (σ1 - σ2)²
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(0, 1, (50000, 1)), rng.normal(0.5, 2, (50000, 1))
+    assert frechet_distance(x, y) == pytest.approx(0.25 + 1.0, abs=0.05)
+
+
+def test_classifier_two_sample_test():
+    rng = np.random.default_rng(9)
+    same = classifier_two_sample_test(rng.normal(size=(2000, 5)), rng.normal(size=(2000, 5)), epochs=10)
+    disjoint = classifier_two_sample_test(rng.normal(size=(2000, 5)), rng.normal(size=(2000, 5)) + 5.0, epochs=10)
+    assert abs(same - 0.5) < 0.05
+    assert disjoint > 0.99
+
+
+def test_generated_one_prong_vs_real_three_prong_is_far_from_the_floor():
+    real, reference = synthetic_clouds(300, 3, seed=10), synthetic_clouds(300, 3, seed=11)
+    out = evaluate_generated(real, synthetic_clouds(300, 1, seed=12), reference, c2st_epochs=10)
+    for key in ("w1m", "w1p", "w1tau21", "fd"):
+        assert out[key] > 5 * out[f"{key}_floor"], key
+    assert out["c2st_auc"] > 0.9 and abs(out["c2st_auc_floor"] - 0.5) < 0.15
