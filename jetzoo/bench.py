@@ -83,7 +83,8 @@ def write_table(rows: list[dict], out: str, command: str) -> None:
     fmt = {"acc": "{:.4f}", "auc": "{:.4f}", "rej50": "{:.1f}", "rej30": "{:.1f}", "train_jets_per_s": "{:.0f}", "infer_jets_per_s": "{:.0f}", "params": "{:,}"}
     lines = [
         f"Made by: `{command}`",
-        f"on {torch.get_num_threads()} CPU threads ({torch.__version__}).",
+        f"on {torch.get_num_threads()} CPU thread(s), torch {torch.__version__}; jets/s include the data loader and,",
+        "for training, the per-epoch validation passes.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
@@ -101,9 +102,12 @@ def add_bench_arguments(parser) -> None:
     parser.add_argument("--max-epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/leaderboard")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
 
 
 def run_bench_command(args) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     data_kwargs = parse_pairs(args.data_arg)
     per_model: dict[str, dict] = {}
     for item in args.model_arg:
