@@ -21,7 +21,6 @@ os.environ.setdefault("WANDB_SILENT", "true")
 torch.set_num_threads(1)
 
 TOP_JETS = dict(recipe="top-landscape", n=4000, seed=1)
-HLS4ML_JETS = dict(recipe="hls4ml-5class", n=1500, seed=2)
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +29,6 @@ def top_jets_file() -> Path:
     from jetzoo.generate import ensure_generated
 
     return Path(ensure_generated(**TOP_JETS))
-
-
-@pytest.fixture(scope="session")
-def hls4ml_jets_file() -> Path:
-    """Real g, q, W, Z, t jets at pT ~ 1 TeV (hls4ml-5class recipe)."""
-    from jetzoo.generate import ensure_generated
-
-    return Path(ensure_generated(**HLS4ML_JETS))
 
 
 @pytest.fixture(scope="session")
