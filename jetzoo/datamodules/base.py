@@ -9,6 +9,7 @@ docs/DESIGN.md §4 for the batch layout of each view.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import lightning as L
@@ -42,7 +43,7 @@ class DictDataset(Dataset):
         return {k: v[index] for k, v in self.arrays.items()}
 
 
-class JetDataModule(L.LightningDataModule):
+class JetDataModule(L.LightningDataModule, ABC):
     def __init__(
         self,
         path: str | None = None,
@@ -76,8 +77,9 @@ class JetDataModule(L.LightningDataModule):
         self.datasets: dict[str, DictDataset] = {}
 
     # --- what subclasses provide --------------------------------------------------------------
-    def read_table(self) -> JetTable:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement read_table()")
+    @abstractmethod
+    def read_table(self) -> JetTable:
+        """All jets of the source, read into one JetTable."""
 
     # --- the table and what the data determines -----------------------------------------------
     @property

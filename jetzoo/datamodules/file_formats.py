@@ -3,6 +3,8 @@ in the format as it is published. The readers live in `jetzoo.datamodules.reader
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from jetzoo.datamodules import readers
 from jetzoo.datamodules.base import JetDataModule
 from jetzoo.datamodules.table import JetTable
@@ -14,8 +16,9 @@ class FileDataModule(JetDataModule):
 
     format_name = ""
 
-    def read_file(self, path: str) -> JetTable:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def read_file(self, path: str) -> JetTable:
+        """The jets of `path` (a file, directory or glob)."""
 
     def read_table(self) -> JetTable:
         if not self.path:

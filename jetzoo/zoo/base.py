@@ -10,6 +10,7 @@ and `predict_step` returning per-jet class probabilities and truth labels.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar, Literal
 
 import lightning as L
@@ -39,7 +40,7 @@ def configure_adamw(module: L.LightningModule, lr: float, weight_decay: float, s
     return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-class JetTagger(L.LightningModule):
+class JetTagger(L.LightningModule, ABC):
     """Base class of every jet tagger. Subclasses implement `forward(batch) -> logits`."""
 
     input_view: ClassVar[str] = "hl"
@@ -72,8 +73,9 @@ class JetTagger(L.LightningModule):
         )
 
     # --- the contract -------------------------------------------------------------------------
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement forward(batch) -> logits")
+    @abstractmethod
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits (B, num_classes) for a batch of the model's `input_view`."""
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return F.cross_entropy(self(batch), batch["label"])

@@ -19,6 +19,8 @@ Output: logits (B, num_classes).
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import torch
 from torch import nn
 
@@ -40,8 +42,9 @@ class _FlowNetwork(JetTagger):
         self.f = dense_stack(f_sizes, phi_sizes[-1], activation, dropout)
         self.head = nn.Linear(f_sizes[-1] if f_sizes else phi_sizes[-1], num_classes)
 
-    def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, latent) sum over particles of the per-particle map Phi."""
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.f(self.latent(batch)))

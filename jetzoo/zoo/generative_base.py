@@ -29,6 +29,7 @@ logged as `val/loss` so that checkpointing on `val/loss` keeps the best generato
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
@@ -87,7 +88,7 @@ def _output_file(path: str | Path, default_name: str) -> Path:
     return path
 
 
-class GenerativeModel(L.LightningModule):
+class GenerativeModel(L.LightningModule, ABC):
     """Shared pieces of the anomaly detectors and the generators."""
 
     input_view: ClassVar[str] = "particles"
@@ -98,11 +99,13 @@ class GenerativeModel(L.LightningModule):
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement forward(batch) -> (B,) scores")
+    @abstractmethod
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B,) per-jet scores, deterministic in eval mode."""
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement loss(batch) -> scalar")
+    @abstractmethod
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The scalar the module's training lowers."""
 
 
 class AnomalyDetector(GenerativeModel):
@@ -221,13 +224,13 @@ class JetGenerator(GenerativeModel):
         self.test_gen = nn.ModuleDict({k: Concat() for k in ("cloud", "mask")})
 
     # --- what subclasses provide ----------------------------------------------------------------
-    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):  # pragma: no cover
+    @abstractmethod
+    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):
         """(cloud (B, P, 3), mask (B, P) float) for one jet per label; padding exactly zero."""
-        raise NotImplementedError
 
-    def discriminate(self, cloud, mask, labels) -> torch.Tensor:  # pragma: no cover - abstract
+    @abstractmethod
+    def discriminate(self, cloud, mask, labels) -> torch.Tensor:
         """(B,) discriminator / critic score."""
-        raise NotImplementedError
 
     # --- the contract ------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
