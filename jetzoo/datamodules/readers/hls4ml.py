@@ -24,7 +24,7 @@ from jetzoo.datamodules.readers.failures import (
     require_rows,
     text,
 )
-from jetzoo.datamodules.readers.paths import expand_paths
+from jetzoo.datamodules.readers.paths import read_files
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
 
@@ -38,8 +38,7 @@ DEFAULT_JET_RADIUS = 0.8
 
 def read_hls4ml(path) -> JetTable:
     """Read one hls4ml/jetzoo HDF5 file, a directory of them, or a glob; files are concatenated."""
-    tables = [read_hls4ml_file(f) for f in expand_paths(path, SUFFIXES)]
-    return JetTable.concat(tables).validate()
+    return read_files(path, SUFFIXES, read_hls4ml_file)
 
 
 def read_hls4ml_file(path: Path) -> JetTable:

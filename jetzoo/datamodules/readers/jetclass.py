@@ -15,7 +15,7 @@ import numpy as np
 import uproot
 
 from jetzoo.datamodules.readers.failures import labels_from_one_hot, reading, require_finite, require_jets
-from jetzoo.datamodules.readers.paths import expand_paths
+from jetzoo.datamodules.readers.paths import read_files
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
 
@@ -33,8 +33,7 @@ def read_jetclass(path, max_particles: int = DEFAULT_MAX_PARTICLES) -> JetTable:
     """Read one JetClass file, a directory of them, or a glob; keep the `max_particles` hardest constituents."""
     if max_particles < 1:
         raise JetDataError(f"{path}: max_particles must be at least 1, got {max_particles}")
-    tables = [read_jetclass_file(f, max_particles) for f in expand_paths(path, SUFFIXES)]
-    return JetTable.concat(tables).validate()
+    return read_files(path, SUFFIXES, lambda f: read_jetclass_file(f, max_particles))
 
 
 def read_jetclass_file(path: Path, max_particles: int = DEFAULT_MAX_PARTICLES) -> JetTable:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
 GLOB_CHARACTERS = set("*?[")
@@ -38,3 +39,8 @@ def expand_paths(path: str | Path | Iterable[str | Path], suffixes: Iterable[str
             raise JetDataError(f"{text}: pattern matches no files")
         return files
     raise JetDataError(f"{text}: no such file or directory")
+
+
+def read_files(path, suffixes: Iterable[str], read_one: Callable[[Path], JetTable]) -> JetTable:
+    """Every file `path` names (file, directory or glob), each read by `read_one`, joined and validated."""
+    return JetTable.concat([read_one(f) for f in expand_paths(path, suffixes)]).validate()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from jetzoo.datamodules.readers.failures import binary_labels, reading, require_finite, require_jets, require_rows
-from jetzoo.datamodules.readers.paths import expand_paths
+from jetzoo.datamodules.readers.paths import read_files
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
 from jetzoo.physics.kinematics import ptetaphim_to_p4
@@ -28,8 +28,7 @@ NPY_MAGIC = b"\x93NUMPY"
 
 def read_quark_gluon(path) -> JetTable:
     """Read one quark-gluon .npz file, a directory of them, or a glob; files are concatenated."""
-    tables = [read_quark_gluon_file(f) for f in expand_paths(path, SUFFIXES)]
-    return JetTable.concat(tables).validate()
+    return read_files(path, SUFFIXES, read_quark_gluon_file)
 
 
 def read_quark_gluon_file(path: Path) -> JetTable:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from jetzoo.datamodules.readers.failures import binary_labels, reading, require_finite, require_jets
-from jetzoo.datamodules.readers.paths import expand_paths
+from jetzoo.datamodules.readers.paths import read_files
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
 
@@ -29,8 +29,7 @@ JET_RADIUS = 0.8
 
 def read_top_tagging(path) -> JetTable:
     """Read one Top Tagging file, a directory of them, or a glob; files are concatenated."""
-    tables = [read_top_tagging_file(f) for f in expand_paths(path, SUFFIXES)]
-    return JetTable.concat(tables).validate()
+    return read_files(path, SUFFIXES, read_top_tagging_file)
 
 
 def read_top_tagging_file(path: Path) -> JetTable:
