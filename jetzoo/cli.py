@@ -1,9 +1,11 @@
 """The `jetzoo` command.
 
-    jetzoo fit|validate|test|predict --model NAME --data NAME [--config file.yaml] [--print_config]
+    jetzoo fit|validate|test|predict --model NAME [--data NAME] [--config file.yaml] [--print_config]
     jetzoo models | datasets        tables of what the registry holds
     jetzoo generate --recipe R --n N  Pythia 8 + FastJet jets to HDF5
     jetzoo bench --models a,b --data NAME   a leaderboard table
+    jetzoo --version
+    --verbose (anywhere)              library tips and deprecation warnings, hidden by default
 
 fit/validate/test/predict are Lightning's CLI (subclass mode); NAME is a registry short name
 (built-in or plugin), rewritten to its class path before parsing. Values the data determines
@@ -12,12 +14,10 @@ fit/validate/test/predict are Lightning's CLI (subclass mode); NAME is a registr
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 import sys
 
-from jetzoo.errors import JetDataError
+from jetzoo.errors import JetDataError, UsageError
 from jetzoo.registry import RegistryError, datamodule_entries, model_entries
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -47,76 +47,50 @@ def resolve_short_names(argv: list[str]) -> list[str]:
     return out
 
 
-def _import_class(class_path: str):
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+def give_loggers_a_save_dir(argv: list[str]) -> list[str]:
+    """`--trainer.logger CSVLogger` alone: Lightning's loggers that require `save_dir` get the run root.
+
+    The parser rejects a logger whose required `save_dir` is missing before any hook can fill it,
+    so it is filled here: `--trainer.default_root_dir` if given, else the current directory.
+    """
+    values = {}
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag.startswith("--trainer.") and (eq or i + 1 < len(argv)):
+            values[flag] = value if eq else argv[i + 1]
+    logger = values.get("--trainer.logger", "")
+    if not logger or logger.lower() in ("true", "false", "null", "none") or logger.startswith(("{", "[")):
+        return argv
+    if "--trainer.logger.save_dir" in values or "--trainer.logger.init_args.save_dir" in values:
+        return argv
+    name = logger.rpartition(".")[2]
+    if name not in ("CSVLogger", "TensorBoardLogger"):
+        return argv
+    root = values.get("--trainer.default_root_dir", ".")
+    return [*argv, "--trainer.logger.save_dir", root]
 
 
-def _build_lightning_cli_class():
-    import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.cli import LightningCLI
+def run_lightning(argv: list[str], verbose: bool = False) -> None:
+    from jetzoo.lightning_cli import run_lightning as run
+    from jetzoo.logging_setup import quiet_output
 
-    from jetzoo.logging_setup import make_wandb_offline_without_credentials
-    from jetzoo.prediction_writer import JetPredictionWriter
-    from jetzoo.training import model_kwargs_from_data
-
-    class JetzooCLI(LightningCLI):
-        def add_arguments_to_parser(self, parser):
-            parser.add_argument("--test_after_fit", type=bool, default=True, help="test the best checkpoint after fit")
-            parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-            parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min", "checkpoint.save_last": True})
-            parser.add_lightning_class_args(JetPredictionWriter, "prediction_writer")
-
-        def before_instantiate_classes(self):
-            make_wandb_offline_without_credentials(self._subcommand_config())
-
-        def _subcommand_config(self):
-            return self.config[self.subcommand] if self.subcommand else self.config
-
-        def instantiate_classes(self):
-            cfg = self._subcommand_config()
-            datamodule = None
-            if cfg.get("data") is not None and cfg.get("model") is not None:
-                datamodule = _import_class(cfg.data.class_path)(**cfg.data.init_args.as_dict())
-                model_cls = _import_class(cfg.model.class_path)
-                for key, value in model_kwargs_from_data(model_cls, datamodule.dims).items():
-                    cfg.model.init_args[key] = value
-            super().instantiate_classes()
-            if datamodule is not None:  # reuse the table already read, instead of reading it twice
-                self.datamodule._table = datamodule._table
-
-        def after_fit(self):
-            if self._subcommand_config().get("test_after_fit"):
-                ckpt = "best" if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path else None
-                self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
-
-    return JetzooCLI, L
-
-
-def run_lightning(argv: list[str]) -> None:
-    JetzooCLI, L = _build_lightning_cli_class()
-    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)  # no "Seed set to 0" noise
-    # through sys.argv rather than `args=`: DDP's launcher re-runs this command line in each process
-    sys.argv = [sys.argv[0], *argv]
-    JetzooCLI(
-        L.LightningModule,
-        L.LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"max_epochs": 10},
-        seed_everything_default=0,
-        auto_configure_optimizers=False,
-    )
+    quiet_output(verbose)
+    run(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in argv
+    argv = [a for a in argv if a != "--verbose"]
     command = argv[0] if argv else None
+    if command in ("--version", "-V", "version"):
+        from jetzoo import __version__
+
+        print(f"jetzoo {__version__}")
+        return 0
     try:
         if command in LIGHTNING_SUBCOMMANDS:
-            run_lightning([command] + resolve_short_names(argv[1:]))
+            run_lightning([command] + give_loggers_a_save_dir(resolve_short_names(argv[1:])), verbose)
             return 0
         if command in ("models", "datasets"):
             from jetzoo.catalog import print_catalog
@@ -132,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             return _run_argparse("bench", add_bench_arguments, run_bench_command, argv[1:])
     except (JetDataError, RegistryError) as err:
         print(f"jetzoo: error: {err}", file=sys.stderr)
+        return 2
+    except UsageError as err:
+        print(f"jetzoo {command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("jetzoo: interrupted", file=sys.stderr)

@@ -3,3 +3,7 @@
 
 class JetDataError(ValueError):
     """Bad input data. The message always starts with the offending file."""
+
+
+class UsageError(Exception):
+    """A command line the parser rejects. The message is one line."""

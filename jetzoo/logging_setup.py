@@ -1,9 +1,11 @@
-"""Weights & Biases without credentials runs offline, instead of prompting, hanging or failing."""
+"""What a run prints: quiet by default (no tips, no deprecation noise), and W&B offline without credentials."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
 
 
 def wandb_has_credentials() -> bool:
@@ -18,20 +20,43 @@ def wandb_has_credentials() -> bool:
         return False
 
 
-def _loggers(trainer_cfg) -> list:
-    logger = trainer_cfg.get("logger") if trainer_cfg is not None else None
-    if logger is None or isinstance(logger, bool):
-        return []
-    return logger if isinstance(logger, list) else [logger]
-
-
 def make_wandb_offline_without_credentials(cfg) -> None:
     """Set `offline=True` on every WandbLogger in the parsed config when no API key is available."""
     if os.environ.get("WANDB_MODE") in ("offline", "disabled") or wandb_has_credentials():
         return
-    for logger in _loggers(cfg.get("trainer")):
+    from jetzoo.run_dirs import logger_configs
+
+    for logger in logger_configs(cfg.get("trainer")):
         class_path = getattr(logger, "class_path", "") or ""
         if class_path.endswith("WandbLogger"):
             logger.init_args["offline"] = True
             os.environ["WANDB_MODE"] = "offline"
             print("jetzoo: no W&B credentials found; WandbLogger runs offline (sync later with `wandb sync`)", file=sys.stderr)
+
+
+VERBOSE_ENV = "JETZOO_VERBOSE"  # set by --verbose, inherited by DDP ranks and loader workers
+
+
+class _DropTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
+
+
+def quiet_output(verbose: bool) -> None:
+    """Silence library tips and deprecation warnings unless `--verbose` (or JETZOO_VERBOSE=1)."""
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    if os.environ.get(VERBOSE_ENV) == "1":
+        return
+    for category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    # Lightning's advice to the reader, not about this run: more workers, litlogger, "Seed set to"
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+    tips = _DropTips()
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logger = logging.getLogger(name)
+        logger.addFilter(tips)
+        for handler in logger.handlers:
+            handler.addFilter(tips)
+    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)

@@ -23,7 +23,18 @@ def build(model: str, data: str, model_kwargs: dict | None = None, data_kwargs: 
     return model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **(model_kwargs or {}))), datamodule
 
 
+def jetzoo_trainer_extras() -> dict:
+    """What every jetzoo Trainer carries: safe atomic checkpoint I/O, exact-resume state, provenance."""
+    from jetzoo.checkpoints import CheckpointProvenance, SafeCheckpointIO
+    from jetzoo.resume import ExactResume
+
+    return {"plugins": [SafeCheckpointIO()], "callbacks": [ExactResume(), CheckpointProvenance()]}
+
+
 def quiet_trainer(**kwargs) -> L.Trainer:
+    extras = jetzoo_trainer_extras()
+    kwargs["callbacks"] = [*extras["callbacks"], *kwargs.get("callbacks", [])]
+    kwargs.setdefault("plugins", extras["plugins"])
     defaults = dict(
         accelerator="cpu",
         devices=1,

@@ -46,3 +46,20 @@ def top_datamodules(top_jets_file):
         return cache[view]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def mlp_run(top_jets_file, tmp_path_factory):
+    """One real `jetzoo fit` of the MLP (2 epochs, default logger), shared by the CLI tests.
+
+    Returns (run directory the command ran in, its last.ckpt, the completed process).
+    """
+    from helpers import run_jetzoo
+
+    cwd = tmp_path_factory.mktemp("mlp-run")
+    result = run_jetzoo(
+        "fit", "--model", "mlp", "--data.path", top_jets_file, "--trainer.max_epochs", "2",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", cwd=cwd,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd, cwd / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt", result

@@ -9,14 +9,15 @@ docs/DESIGN.md §4 for the batch layout of each view.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from jetzoo.datamodules import views
 from jetzoo.datamodules.table import JetTable
@@ -41,6 +42,29 @@ class DictDataset(Dataset):
         """A whole batch in one indexing operation per tensor (DataLoader's batched fetch)."""
         index = torch.as_tensor(indices)
         return {k: v[index] for k, v in self.arrays.items()}
+
+
+class EpochShuffleSampler(RandomSampler):
+    """A random order that is a function of (seed, epoch) alone, never of the global random state.
+
+    The epoch is read when iteration starts: from `epoch_source` (the trainer's fit loop) when
+    given, else from the last `set_epoch`. Lightning creates the training iterator (and, with
+    workers, prefetches from it) before it calls `set_epoch`, and on resume it keeps that
+    iterator, so the loop's own counter is what makes a resumed fit replay the same order.
+    Under DDP Lightning replaces this sampler (a RandomSampler) by its DistributedSampler.
+    """
+
+    def __init__(self, data_source, seed: int, epoch_source: Callable[[], int] | None = None):
+        super().__init__(data_source)
+        self.seed, self.epoch, self.epoch_source = seed, 0, epoch_source
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        epoch = self.epoch_source() if self.epoch_source is not None else self.epoch
+        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
+        return iter(torch.randperm(len(self.data_source), generator=generator).tolist())
 
 
 class JetDataModule(L.LightningDataModule, ABC):
@@ -217,16 +241,21 @@ class JetDataModule(L.LightningDataModule, ABC):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         dataset = self.datasets[split]
-        sampler = None
+        # the order depends on the data seed and on `seed_everything` (Lightning exports it), so runs
+        # with different seeds see different orders and a resumed run sees the same one
+        shuffle_seed = self.seed * 1_000_003 + int(os.environ.get("PL_GLOBAL_SEED", 0))
         trainer = getattr(self, "trainer", None)
+        epoch_source = (lambda: trainer.fit_loop.epoch_progress.current.processed) if trainer is not None else None
+        sampler = EpochShuffleSampler(dataset, shuffle_seed, epoch_source) if shuffle else None
         if not shuffle and trainer is not None and trainer.world_size > 1:
             # every jet evaluated exactly once across processes: no padding duplicates
             sampler = UnrepeatedDistributedSampler(dataset, trainer.world_size, trainer.global_rank, shuffle=False)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle and sampler is None,
             sampler=sampler,
+            # the loader's own generator seeds its workers: loaders never draw from the global state
+            generator=torch.Generator().manual_seed(shuffle_seed % 2**63),
             drop_last=shuffle and len(dataset) > self.batch_size,
             collate_fn=self._collate,
             num_workers=self.num_workers,

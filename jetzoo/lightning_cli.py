@@ -1,0 +1,254 @@
+"""`jetzoo fit|validate|test|predict`: Lightning's CLI with jetzoo's data flow and safety rails.
+
+On top of `LightningCLI` (subclass mode) this adds, each in one place:
+- `pythia` as the default `--data`; values the data determines flow into the model;
+- checkpoints loaded weights-only (remote ones refused unless `--allow_remote_checkpoint`),
+  checked to hold the `--model` asked for and shapes that fit the data, saved atomically;
+- exact resume (`--ckpt_path last` or a file): random states, sampler order, logger version and
+  best-model tracking come back; `last.ckpt` is always the latest epoch;
+- `test`/`predict` log beside the checkpoint's run; `--trainer.logger false` keeps each run in
+  its own `lightning_logs/version_<K>/`; `--trainer.enable_checkpointing false` and
+  `--trainer.fast_dev_run` write no checkpoint;
+- one-line parser errors with a "did you mean", and the registered names in `--help`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import re
+
+import lightning as L
+from jsonargparse import ArgumentError
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+
+from jetzoo import run_dirs
+from jetzoo.checkpoints import CheckpointError, check_model_class, load_checkpoint_file, local_checkpoint_path
+from jetzoo.errors import UsageError
+from jetzoo.logging_setup import make_wandb_offline_without_credentials
+from jetzoo.prediction_writer import JetPredictionWriter
+from jetzoo.resume import LatestModelCheckpoint
+from jetzoo.training import jetzoo_trainer_extras, model_kwargs_from_data
+
+DEFAULT_DATA = "jetzoo.datamodules.pythia.PythiaJetDataModule"
+RUN_DIR_ENV = "JETZOO_RUN_DIR"  # a run directory chosen by the launching process, for its DDP ranks
+
+
+def _import_class(class_path: str):
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def one_line_parser_error(message: str, option_strings: list[str]) -> str:
+    """The first line of a jsonargparse error, with a "did you mean" for an unknown option."""
+    lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else "invalid arguments"
+    unknown = re.findall(r"(--[\w.\-]+)", text) if "nrecognized" in text else []
+    for option in unknown:
+        close = difflib.get_close_matches(option.split("=")[0], option_strings, n=1, cutoff=0.75)
+        if close:
+            return f"{text} (did you mean {close[0]}?)"
+    if len(lines) > 1 and "nrecognized" not in text:
+        detail = next((line for line in reversed(lines) if not line.startswith("Given value")), "")
+        if detail and detail != text:
+            text = f"{text} {detail}"
+    return text
+
+
+class JetzooArgumentParser(LightningArgumentParser):
+    """Raises instead of printing 70 lines of usage; `main` prints one line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["exit_on_error"] = False
+        super().__init__(*args, **kwargs)
+
+
+class RunConfigCallback(SaveConfigCallback):
+    """`config.yaml` for fit; `config_<stage>.yaml` for test/validate/predict, so fit's config survives."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if stage != "fit":
+            if trainer.logger is None:
+                return  # no run directory to put it in: never litter the current directory
+            self.config_filename = f"config_{getattr(stage, 'value', stage)}.yaml"
+        super().setup(trainer, pl_module, stage)
+
+
+def _registered_names() -> tuple[list[str], list[str]]:
+    """(model names, datamodule names), from entry-point metadata only: nothing is imported."""
+    from jetzoo.registry import list_datamodules, list_models
+
+    try:
+        return list_models(), list_datamodules()
+    except Exception:  # noqa: BLE001 - help text must never fail
+        return [], []
+
+
+class JetzooCLI(LightningCLI):
+    def __init__(self, *args, **kwargs):
+        self._loaded_checkpoint: dict | None = None
+        super().__init__(*args, **kwargs)
+
+    # --- the parser ------------------------------------------------------------------------------
+    def add_arguments_to_parser(self, parser):
+        parser.add_argument("--test_after_fit", type=bool, default=True, help="test the best checkpoint after fit")
+        parser.add_argument(
+            "--allow_remote_checkpoint",
+            type=bool,
+            default=False,
+            help="download a --ckpt_path URL and load it weights-only (refused by default)",
+        )
+        parser.add_lightning_class_args(LatestModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min", "checkpoint.save_last": True})
+        parser.add_lightning_class_args(JetPredictionWriter, "prediction_writer")
+        parser.set_defaults({"data": {"class_path": DEFAULT_DATA}})
+        models, datamodules = _registered_names()
+        for action in parser._actions:
+            if action.dest == "model" and models:
+                action.help = f"{action.help or ''} Registered models: {', '.join(models)}.".strip()
+            elif action.dest == "data" and datamodules:
+                action.help = f"{action.help or ''} Registered datamodules (default pythia): {', '.join(datamodules)}.".strip()
+
+    def parse_arguments(self, parser, args) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except ArgumentError as err:
+            options = sorted(
+                {opt for p in [parser, *getattr(self, "_subcommand_parsers", {}).values()] for opt in p._option_string_actions}
+            )
+            raise UsageError(one_line_parser_error(str(err), options)) from err
+
+    def _subcommand_config(self):
+        return self.config[self.subcommand] if self.subcommand else self.config
+
+    # --- checkpoints: refused, checked, and the run they belong to -------------------------------------
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's version loads the checkpoint's hyperparameters and silently swaps the model
+        class for the checkpoint's; here the checkpoint must hold the model asked for."""
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return
+        cfg = self.config[subcommand]
+        ckpt_path = cfg.get("ckpt_path")
+        if not ckpt_path or ckpt_path in ("best", "hpc", "registry"):
+            return
+        if ckpt_path == "last":
+            found = run_dirs.resolve_last("last", cfg.trainer, cfg.get("checkpoint", {}).get("dirpath"))
+            if found is None:
+                if subcommand != "fit":
+                    raise CheckpointError("last: no last.ckpt found to resume from")
+                print("jetzoo: no last.ckpt yet: starting a new run", flush=True)
+                cfg["ckpt_path"] = None
+                return
+            ckpt_path = found
+        local = local_checkpoint_path(ckpt_path, allow_remote=cfg.get("allow_remote_checkpoint", False))
+        checkpoint = load_checkpoint_file(local)
+        check_model_class(checkpoint, str(ckpt_path), cfg.model.class_path)
+        cfg["ckpt_path"] = str(local)
+        self._loaded_checkpoint = checkpoint
+        hparams = dict(checkpoint.get("hyper_parameters", {}))
+        hparams.pop("_instantiator", None)
+        hparams.pop("_class_path", None)
+        if hparams:
+            # the architecture the checkpoint was trained with; the data's dimensions are set later
+            model = {"class_path": cfg.model.class_path, "dict_kwargs": hparams}
+            try:
+                self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
+            except (ArgumentError, SystemExit) as err:
+                raise CheckpointError(f"{ckpt_path}: its hyperparameters do not fit {cfg.model.class_path}: {err}") from err
+
+    def before_instantiate_classes(self):
+        cfg = self._subcommand_config()
+        make_wandb_offline_without_credentials(cfg)
+        if cfg.get("data") is None:
+            cfg["data"] = {"class_path": DEFAULT_DATA, "init_args": {}}
+        self._place_run(cfg)
+
+    def _place_run(self, cfg) -> None:
+        trainer = cfg.trainer
+        run = run_dirs.run_of_checkpoint(cfg.get("ckpt_path"))
+        if trainer.get("logger") is False:
+            if self.subcommand == "fit" and not trainer.get("fast_dev_run"):
+                chosen = os.environ.get(RUN_DIR_ENV)
+                if chosen is None:
+                    root = run_dirs.default_save_dir(trainer)
+                    chosen = str((run or run_dirs.next_run(root)).path)
+                    os.environ[RUN_DIR_ENV] = chosen  # DDP ranks re-run this command line: same directory
+                trainer["default_root_dir"] = chosen
+            return
+        if run is not None:
+            run_dirs.use_default_logger_explicitly(trainer)
+            run_dirs.log_into_run(trainer, run)
+
+    # --- instantiation -------------------------------------------------------------------------------
+    def instantiate_classes(self):
+        """The datamodule is built first; the values it determines are set on the model's config
+        before the model is built (its table is read once, lazily)."""
+        cfg = self._subcommand_config()
+        self.datamodule = None
+        datamodule = _import_class(cfg.data.class_path)(**cfg.data.init_args.as_dict())
+        model_cls = _import_class(cfg.model.class_path)
+        for key, value in model_kwargs_from_data(model_cls, datamodule.dims).items():
+            cfg.model.init_args[key] = value
+        super().instantiate_classes()
+        if type(self.datamodule) is type(datamodule):
+            self.datamodule._table = datamodule._table  # reuse the table already read
+
+    def after_instantiate_classes(self) -> None:
+        if self._loaded_checkpoint is not None:
+            check_shapes_fit(self._loaded_checkpoint, self.model, self._subcommand_config().ckpt_path)
+
+    def instantiate_trainer(self, **kwargs):
+        trainer_cfg = dict(self._get(self.config_init, "trainer", default={}))
+        plugins = trainer_cfg.get("plugins") or []
+        plugins = list(plugins) if isinstance(plugins, list) else [plugins]
+        extras = jetzoo_trainer_extras()  # the CLI has already fetched an opted-in remote checkpoint
+        if not any(hasattr(p, "save_checkpoint") for p in plugins):
+            plugins += extras["plugins"]
+        callbacks = [*(trainer_cfg.get("callbacks") or []), *extras["callbacks"]]
+        trainer = {**trainer_cfg, "plugins": plugins, "callbacks": callbacks, **kwargs}
+        extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
+        if trainer.get("enable_checkpointing") is False or trainer.get("fast_dev_run"):
+            extra = [c for c in extra if not isinstance(c, ModelCheckpoint)]
+        return self._instantiate_trainer(trainer, extra)
+
+    def after_fit(self):
+        if self._subcommand_config().get("test_after_fit") and not self.trainer.fast_dev_run:
+            callback = self.trainer.checkpoint_callback
+            ckpt = "best" if callback is not None and callback.best_model_path else None
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+
+
+def check_shapes_fit(checkpoint: dict, model, label: str) -> None:
+    """A one-line error when the checkpoint's weights do not fit the model built for this data."""
+    own = model.state_dict()
+    for key, tensor in checkpoint["state_dict"].items():
+        if key in own and tuple(own[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{label}: its weights do not fit this data: '{key}' is {tuple(tensor.shape)} in the checkpoint "
+                f"but {tuple(own[key].shape)} for the model built for this data (other classes or features?)"
+            )
+    missing = sorted(set(own) - set(checkpoint["state_dict"]))
+    if missing:
+        raise CheckpointError(f"{label}: the checkpoint lacks weights the model has: {', '.join(missing[:3])}")
+
+
+def run_lightning(argv: list[str]) -> None:
+    import sys
+
+    # through sys.argv rather than `args=`: DDP's launcher re-runs this command line in each process
+    sys.argv = [sys.argv[0], *argv]
+    JetzooCLI(
+        L.LightningModule,
+        L.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        parser_class=JetzooArgumentParser,
+        save_config_callback=RunConfigCallback,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"max_epochs": 10},
+        seed_everything_default=0,
+        auto_configure_optimizers=False,
+    )

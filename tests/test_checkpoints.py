@@ -1,0 +1,152 @@
+"""Checkpoints are data, never code: real pickle payloads, a real HTTP server on 127.0.0.1, and
+the one-line errors for checkpoints of another model, truncated, empty, foreign or misfitting files."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import run_jetzoo
+from jetzoo import registry
+from jetzoo.checkpoints import CheckpointError, load_checkpoint_file, save_checkpoint_atomically
+from jetzoo.lightning_cli import check_shapes_fit
+from jetzoo.zoo.mlp import MLP
+
+PAYLOAD = '''
+import os, sys, torch
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+torch.save({"state_dict": {}, "hyper_parameters": {"lr": Payload()}}, sys.argv[1])
+'''
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, mlp_run):
+    """A real pickle payload and a good checkpoint, served over HTTP on 127.0.0.1."""
+    root = tmp_path_factory.mktemp("served")
+    marker = root / "PWNED"
+    subprocess.run([sys.executable, "-c", PAYLOAD, str(root / "evil.ckpt"), str(marker)], check=True)
+    (root / "good.ckpt").write_bytes(mlp_run[1].read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root, marker
+    server.shutdown()
+
+
+def test_the_payload_is_real(served, tmp_path):
+    """The same file, unpickled the unsafe way, does run its command: the tests below can fail."""
+    _, root, _ = served
+    marker = tmp_path / "ran"
+    subprocess.run([sys.executable, "-c", PAYLOAD, str(tmp_path / "p.ckpt"), str(marker)], check=True)
+    torch.load(tmp_path / "p.ckpt", weights_only=False)
+    assert marker.exists()
+
+
+def test_remote_checkpoint_is_refused_by_the_cli_and_runs_nothing(served, top_jets_file, tmp_path):
+    """`predict` here; `test` and `fit` share the same check (`JetzooCLI._parse_ckpt_path`)."""
+    url, _, marker = served
+    result = run_jetzoo("predict", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", f"{url}/evil.ckpt", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "remote checkpoints are refused" in lines[0] and "evil.ckpt" in lines[0]
+    assert not marker.exists()
+
+
+def test_registry_refuses_urls_and_loads_opted_in_downloads_weights_only(served):
+    url, _, marker = served
+    with pytest.raises(CheckpointError, match="remote checkpoints are refused"):
+        registry.load_checkpoint("mlp", f"{url}/evil.ckpt")
+    with pytest.raises(CheckpointError, match=r"evil\.ckpt: refused: it would run posix\.system"):
+        registry.load_checkpoint("mlp", f"{url}/evil.ckpt", allow_remote=True)
+    assert not marker.exists()
+    model = registry.load_checkpoint("mlp", f"{url}/good.ckpt", allow_remote=True)
+    assert isinstance(model, MLP)
+
+
+def test_local_payload_is_a_one_line_error_not_a_traceback(served, top_jets_file, tmp_path):
+    _, root, marker = served
+    result = run_jetzoo("test", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", root / "evil.ckpt", cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "refused: it would run posix.system" in result.stderr and str(root / "evil.ckpt") in result.stderr
+    assert not marker.exists()
+
+
+def test_checkpoint_of_another_model_is_an_error_naming_both(mlp_run, top_jets_file, tmp_path):
+    _, ckpt, _ = mlp_run
+    result = run_jetzoo("test", "--model", "particlenet", "--data.path", top_jets_file, "--ckpt_path", ckpt, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert str(ckpt) in line and "'mlp'" in line and "'particlenet'" in line
+    with pytest.raises(CheckpointError, match="'mlp'.*'particlenet'"):
+        registry.load_checkpoint("particlenet", str(ckpt))
+
+
+def test_bad_files_are_one_line_errors_naming_the_file(mlp_run, tmp_path, top_jets_file):
+    _, ckpt, _ = mlp_run
+    cases = {
+        "truncated.ckpt": (ckpt.read_bytes()[:2000], "truncated or not a PyTorch checkpoint"),
+        "empty.ckpt": (b"", "empty file"),
+        "foreign.ckpt": (Path(top_jets_file).read_bytes()[:50000], "truncated or not a PyTorch checkpoint"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(CheckpointError) as err:
+            load_checkpoint_file(tmp_path / name)
+        assert str(err.value).startswith(str(tmp_path / name)) and message in str(err.value)
+        assert "\n" not in str(err.value)
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "plain.pt")
+    with pytest.raises(CheckpointError, match="not a Lightning checkpoint"):
+        load_checkpoint_file(tmp_path / "plain.pt")
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        load_checkpoint_file(tmp_path / "missing.ckpt")
+
+
+def test_weights_that_do_not_fit_the_data_are_named(mlp_run):
+    _, ckpt, _ = mlp_run
+    checkpoint = load_checkpoint_file(ckpt)
+    five_classes = MLP(num_classes=5, num_hl_features=12)
+    with pytest.raises(CheckpointError, match=r"last\.ckpt: its weights do not fit this data: 'head\.weight'"):
+        check_shapes_fit(checkpoint, five_classes, str(ckpt))
+    check_shapes_fit(checkpoint, MLP(num_classes=2, num_hl_features=12), str(ckpt))
+
+
+def test_checkpoint_records_what_it_holds_as_plain_data(mlp_run):
+    _, ckpt, _ = mlp_run
+    checkpoint = torch.load(ckpt, weights_only=True)  # no add_safe_globals: plain data only
+    assert checkpoint["jetzoo"]["model_name"] == "mlp"
+    assert checkpoint["jetzoo"]["model_class"] == "jetzoo.zoo.mlp.MLP"
+    assert checkpoint["epoch"] == 1  # last.ckpt is the last epoch (0-based), not the best one
+
+
+WRITER = '''
+import sys, torch
+from jetzoo.checkpoints import save_checkpoint_atomically
+for k in range(1000):
+    save_checkpoint_atomically({"state_dict": {"w": torch.full((4_000_000,), float(k))}}, sys.argv[1])
+    print(k, flush=True)
+'''
+
+
+def test_kill_during_a_checkpoint_write_leaves_the_previous_checkpoint_whole(tmp_path):
+    target = tmp_path / "last.ckpt"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "0"  # one complete write
+    time.sleep(0.05)  # 16 MB per write: the kill lands in the middle of one, most of the time
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    state = load_checkpoint_file(target)["state_dict"]["w"]
+    assert bool((state == state[0]).all())  # a whole checkpoint, old or new, never half of one
+    save_checkpoint_atomically({"state_dict": {"w": torch.zeros(1)}}, target)
+    assert not [p for p in tmp_path.iterdir() if p.name != "last.ckpt"]  # the dead writer's temp file is gone
