@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from jetzoo.registry import get_datamodule, get_model
 from jetzoo.training import build, fit_and_test
 
 COLUMNS = ["model", "params", "train_jets", "test_jets", "epochs", "acc", "auc", "rej50", "rej30", "train_jets_per_s", "infer_jets_per_s"]
@@ -113,8 +114,14 @@ def run_bench_command(args) -> int:
     for item in args.model_arg:
         name, _, pair = item.partition(":")
         per_model.setdefault(name, {}).update(parse_pairs([pair]))
+    names = args.models.split(",")
+    # every name loads (and has the right Lightning type) before any training: a broken, clashing
+    # or unknown plugin is the registry's one-line error now, not a traceback after the others ran
+    for name in names:
+        get_model(name)
+    get_datamodule(args.data)
     rows = []
-    for name in args.models.split(","):
+    for name in names:
         row = bench_model(name, args.data, data_kwargs, per_model.get(name, {}), args.max_epochs, args.seed)
         print(json.dumps(row), flush=True)
         rows.append(row)

@@ -1,38 +1,37 @@
 """`jetzoo models` and `jetzoo datasets`: tables of what the registry holds, plugins included.
 
-A plugin that fails to import gets a row with its error; the others are listed as usual.
+This process imports no plugin code: parameter counts, docstrings and health come from
+`jetzoo.plugin_health` (a child process, cached). A plugin that fails to import, exits, hangs,
+crashes, or is not the right Lightning class gets a BROKEN row with the reason; a name claimed
+by two distributions gets a CONFLICT row naming both. The other rows are listed as usual.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import inspect
 
-from jetzoo.registry import Entry, RegistryError, datamodule_entries, model_entries
-
-
-def _first_line(obj) -> str:
-    doc = inspect.getdoc(obj) or inspect.getdoc(inspect.getmodule(obj)) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+from jetzoo import plugin_health
+from jetzoo.registry import Entry, datamodule_entries, model_entries
 
 
-def model_row(entry: Entry) -> list[str]:
-    try:
-        cls = entry.load()
-        model = cls()
-        params = sum(p.numel() for p in model.parameters())
-        return [entry.name, entry.distribution, getattr(cls, "task", "?"), getattr(cls, "input_view", "?"), f"{params:,}"]
-    except RegistryError as err:
-        return [entry.name, entry.distribution, "BROKEN", "-", str(err)]
-    except Exception as err:  # noqa: BLE001 - a plugin that cannot build at defaults is reported, not fatal
-        return [entry.name, entry.distribution, "BROKEN", "-", f"cannot build at defaults: {type(err).__name__}: {err}"]
+def distributions(entry: Entry) -> str:
+    return ", ".join(e.distribution for e in entry.claimants)
 
 
-def datamodule_row(entry: Entry) -> list[str]:
-    try:
-        return [entry.name, entry.distribution, _first_line(entry.load())]
-    except RegistryError as err:
-        return [entry.name, entry.distribution, f"BROKEN: {err}"]
+def model_row(entry: Entry, health: dict | None) -> list[str]:
+    if entry.conflict:
+        return [entry.name, distributions(entry), "CONFLICT", "-", entry.conflict]
+    if health["status"] != "ok":
+        return [entry.name, entry.distribution, "BROKEN", "-", health["reason"]]
+    return [entry.name, entry.distribution, health["task"], health["input_view"], f"{health['params']:,}"]
+
+
+def datamodule_row(entry: Entry, health: dict | None) -> list[str]:
+    if entry.conflict:
+        return [entry.name, distributions(entry), f"CONFLICT: {entry.conflict}"]
+    if health["status"] != "ok":
+        return [entry.name, entry.distribution, f"BROKEN: {health['reason']}"]
+    return [entry.name, entry.distribution, health["doc"]]
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
@@ -42,14 +41,19 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def rows(what: str, pattern: str = "*") -> list[list[str]]:
+    entries = model_entries() if what == "models" else datamodule_entries()
+    chosen = [e for n, e in entries.items() if fnmatch.fnmatch(n, pattern)]
+    health = plugin_health.check([e for e in chosen if not e.conflict])
+    row = model_row if what == "models" else datamodule_row
+    return [row(e, health.get(e)) for e in chosen]
+
+
 def print_catalog(what: str, argv: list[str]) -> int:
     pattern = argv[0] if argv else "*"
     if what == "models":
-        entries = model_entries()
-        rows = [model_row(e) for n, e in entries.items() if fnmatch.fnmatch(n, pattern)]
-        print(format_table(["name", "distribution", "task", "input view", "parameters (defaults)"], rows))
+        header = ["name", "distribution", "task", "input view", "parameters (defaults)"]
     else:
-        entries = datamodule_entries()
-        rows = [datamodule_row(e) for n, e in entries.items() if fnmatch.fnmatch(n, pattern)]
-        print(format_table(["name", "distribution", "source"], rows))
+        header = ["name", "distribution", "source"]
+    print(format_table(header, rows(what, pattern)))
     return 0

@@ -18,14 +18,18 @@ import os
 import sys
 
 from jetzoo.errors import JetDataError, UsageError
-from jetzoo.registry import RegistryError, datamodule_entries, model_entries
+from jetzoo.registry import DATAMODULE_GROUP, MODEL_GROUP, RegistryError, resolve_cli_value
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
 def resolve_short_names(argv: list[str]) -> list[str]:
-    """`--model mlp` / `--data=pythia` -> the registered class paths; other arguments untouched."""
-    groups = {"--model": model_entries, "--data": datamodule_entries}
+    """`--model mlp` / `--data=pythia` -> the registered class paths; other arguments untouched.
+
+    Loading the entry here turns a broken, clashing or wrong-type plugin into the registry's
+    one-line message before the parser sees it.
+    """
+    groups = {"--model": MODEL_GROUP, "--data": DATAMODULE_GROUP}
     out, i = [], 0
     while i < len(argv):
         arg = argv[i]
@@ -34,13 +38,7 @@ def resolve_short_names(argv: list[str]) -> list[str]:
             if not eq:
                 i += 1
                 value = argv[i]
-            entries = groups[flag]()
-            if value in entries:
-                value = entries[value].target.replace(":", ".")
-            elif "." not in value and not value.endswith((".yaml", ".yml", ".json")) and not value.startswith("{"):
-                kind = "model" if flag == "--model" else "datamodule"
-                raise RegistryError(f"unknown {kind} '{value}'; known: {', '.join(entries)}")
-            out.append(f"{flag}={value}")
+            out.append(f"{flag}={resolve_cli_value(groups[flag], value)}")
         else:
             out.append(arg)
         i += 1

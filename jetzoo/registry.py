@@ -1,26 +1,48 @@
 """The plugin registry: models and datamodules found through Python entry points.
 
 Groups `jetzoo.models` and `jetzoo.datamodules`. jetzoo's built-ins are declared in its own
-pyproject exactly as a third-party package declares its plugins. Listing reads entry-point
-metadata only and imports nothing; a plugin that fails to import is reported (name,
-distribution, error) without breaking listing or the other plugins. Two distributions
-claiming one name is an error naming both. The result depends only on the installed
-distributions, so every DDP rank sees the same registry.
+pyproject exactly as a third-party package declares its plugins. Reading the registry reads
+entry-point metadata only and imports nothing; a plugin's code runs only when that one entry
+is loaded (`get_model`, `get_datamodule`, `resolve_cli_value`), and `jetzoo models` checks
+plugins in a child process (`jetzoo.plugin_health`).
+
+Every problem with one entry is confined to that entry and reported as a one-line
+`RegistryError` naming the plugin and its distribution:
+
+- a plugin that fails to import (or calls `sys.exit` while importing);
+- a class that is not the right Lightning type (`lightning.LightningModule` for models,
+  `lightning.LightningDataModule` for datamodules);
+- a name claimed by two distributions: that name is disabled (loading it names both
+  distributions); every other name, and any full class path, keeps working.
+
+The result depends only on the installed distributions, so every DDP rank sees the same registry.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import importlib.metadata as md
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 MODEL_GROUP = "jetzoo.models"
 DATAMODULE_GROUP = "jetzoo.datamodules"
+# what an entry of each group must be a subclass of: (module holding it, class name)
+REQUIRED_BASE = {MODEL_GROUP: ("lightning", "LightningModule"), DATAMODULE_GROUP: ("lightning", "LightningDataModule")}
+KIND = {MODEL_GROUP: "model", DATAMODULE_GROUP: "datamodule"}
 
 
 class RegistryError(LookupError):
-    """Unknown name, duplicate name, or a plugin that cannot be imported."""
+    """Unknown name, a name claimed twice, or a plugin that cannot be loaded. One line."""
+
+
+class PluginError(RegistryError):
+    """One entry cannot be used; `problem` is the message without the plugin's name and distribution."""
+
+    def __init__(self, entry: "Entry", problem: str):
+        super().__init__(f"plugin '{entry.name}' ({entry.target}) from distribution '{entry.distribution}' {problem}")
+        self.entry, self.problem = entry, problem
 
 
 @dataclass(frozen=True)
@@ -29,41 +51,83 @@ class Entry:
     group: str
     target: str  # "module:attr"
     distribution: str
+    # the other distributions claiming the same name; when any do, the name is disabled
+    rivals: tuple["Entry", ...] = ()
 
-    def load(self) -> type:
+    @property
+    def claimants(self) -> tuple["Entry", ...]:
+        return tuple(sorted((self, *self.rivals), key=lambda e: e.distribution))
+
+    @property
+    def conflict(self) -> str | None:
+        """The clash message when two or more distributions claim this name, else None."""
+        if not self.rivals:
+            return None
+        claims = [f"'{e.distribution}' ({e.target})" for e in self.claimants]
+        count = "two" if len(claims) == 2 else str(len(claims))
+        return (
+            f"'{self.name}' in {self.group} is claimed by {count} distributions: "
+            f"{', '.join(claims[:-1])} and {claims[-1]}; uninstall one"
+        )
+
+    def import_target(self) -> Any:
+        """The object the entry point names, imported; any failure (SystemExit included) is a PluginError."""
         try:
             module_name, _, attr = self.target.partition(":")
             obj: Any = __import__(module_name, fromlist=["_"])
             for part in attr.split("."):
                 obj = getattr(obj, part)
             return obj
-        except Exception as err:  # any failure inside a plugin is reported, never propagated raw
-            raise RegistryError(
-                f"plugin '{self.name}' ({self.target}) from distribution '{self.distribution}' "
-                f"failed to load: {type(err).__name__}: {err}"
-            ) from err
+        except (Exception, SystemExit) as err:  # any failure inside a plugin is reported, never propagated raw
+            raise PluginError(self, f"failed to load: {describe(err)}") from err
+
+    def check_type(self, obj: Any) -> None:
+        """PluginError unless `obj` is a subclass of the group's Lightning base class."""
+        module_name, class_name = REQUIRED_BASE[self.group]
+        # a subclass of lightning's class can only exist once lightning is imported, so a class
+        # whose import did not import lightning is not one: no need to import it here
+        base = getattr(sys.modules.get(module_name), class_name, None)
+        if isinstance(obj, type) and base is not None and issubclass(obj, base):
+            return
+        if isinstance(obj, type):
+            what = f"class {obj.__module__}.{obj.__qualname__}"
+        else:
+            what = f"a {type(obj).__name__}, not a class"
+        raise PluginError(self, f"is not a {module_name}.{class_name} subclass ({what})")
+
+    def load(self) -> type:
+        """The class, imported and type-checked; a RegistryError for a clash, import failure or wrong type."""
+        if self.conflict:
+            raise RegistryError(self.conflict)
+        obj = self.import_target()
+        self.check_type(obj)
+        return obj
+
+
+def describe(err: BaseException) -> str:
+    """`Type: message` on one line (SystemExit: its exit code)."""
+    if isinstance(err, SystemExit):
+        return f"called sys.exit({err.code!r})"
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _entries(group: str) -> dict[str, Entry]:
-    found: dict[str, Entry] = {}
-    seen_dists: set[tuple[str, str]] = set()
+    claims: dict[str, list[Entry]] = {}
+    seen: set[tuple[str, str]] = set()
     for dist in md.distributions():
         dist_name = dist.metadata["Name"] or "?"
         for ep in dist.entry_points:
             if ep.group != group:
                 continue
             # the same distribution can be visible twice on sys.path (e.g. editable + build dir)
-            if (dist_name, ep.name) in seen_dists:
+            if (dist_name, ep.name) in seen:
                 continue
-            seen_dists.add((dist_name, ep.name))
-            entry = Entry(ep.name, group, ep.value, dist_name)
-            other = found.get(ep.name)
-            if other is not None and other.distribution != dist_name:
-                raise RegistryError(
-                    f"'{ep.name}' in {group} is claimed by two distributions: "
-                    f"'{other.distribution}' ({other.target}) and '{dist_name}' ({ep.value}); uninstall one"
-                )
-            found[ep.name] = entry
+            seen.add((dist_name, ep.name))
+            claims.setdefault(ep.name, []).append(Entry(ep.name, group, ep.value, dist_name))
+    found = {}
+    for name, (first, *others) in claims.items():
+        found[name] = Entry(first.name, group, first.target, first.distribution, tuple(others)) if others else first
     return dict(sorted(found.items()))
 
 
@@ -71,15 +135,19 @@ def _list(group: str, pattern: str) -> list[str]:
     return [n for n in _entries(group) if fnmatch.fnmatch(n, pattern)]
 
 
+def _unknown(group: str, name: str, entries: dict[str, Entry]) -> RegistryError:
+    return RegistryError(f"unknown {KIND[group]} '{name}'; known: {', '.join(entries) or 'none'}")
+
+
 def _get(group: str, name: str) -> type:
     entries = _entries(group)
     if name not in entries:
-        kind = "model" if group == MODEL_GROUP else "datamodule"
-        raise RegistryError(f"unknown {kind} '{name}'; known: {', '.join(entries) or 'none'}")
+        raise _unknown(group, name, entries)
     return entries[name].load()
 
 
 def list_models(pattern: str = "*") -> list[str]:
+    """Every registered model name, broken and clashing ones included (loading those raises)."""
     return _list(MODEL_GROUP, pattern)
 
 
@@ -111,9 +179,32 @@ def create_datamodule(name: str, **kwargs):
     return get_datamodule(name)(**kwargs)
 
 
-def load_checkpoint(name: str, checkpoint_path: str, **kwargs):
-    """Reload a trained model by its registry short name."""
-    return get_model(name).load_from_checkpoint(checkpoint_path, **kwargs)
+def load_checkpoint(name: str, checkpoint_path: str, allow_remote: bool = False, **kwargs):
+    """Reload a trained model by its registry short name, weights-only (`jetzoo.checkpoints`).
+
+    A checkpoint of another model is an error naming both; a URL is refused unless `allow_remote`.
+    """
+    from jetzoo.checkpoints import load_model_checkpoint
+
+    return load_model_checkpoint(get_model(name), checkpoint_path, allow_remote=allow_remote, **kwargs)
+
+
+def resolve_cli_value(group: str, value: str) -> str:
+    """The value of `--model` / `--data` as the Lightning CLI takes it.
+
+    A registered short name becomes its class path (`module.Class`) once the entry loads and
+    has the right type (else the one-line RegistryError); a class path, a YAML/JSON file or an
+    inline JSON object passes through unchanged; anything else is an unknown name.
+    """
+    if group not in KIND:
+        raise ValueError(f"unknown entry-point group '{group}' ({', '.join(KIND)})")
+    entries = _entries(group)
+    if value in entries:
+        entries[value].load()
+        return entries[value].target.replace(":", ".")
+    if "." in value or value.lstrip().startswith("{"):
+        return value
+    raise _unknown(group, value, entries)
 
 
 def short_name_of(cls: type, group: str = MODEL_GROUP) -> str | None:

@@ -64,12 +64,15 @@ def test_optimizer_steps_lower_the_loss(name, top_datamodules):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_checkpoint_reloads_by_short_name_with_identical_outputs(name, top_datamodules, tmp_path):
+def test_checkpoint_is_plain_data_and_reloads_by_short_name_with_identical_outputs(name, top_datamodules, tmp_path):
     model, dm, batch = build_for_data(name, top_datamodules)
     trainer = quiet_trainer(max_steps=2, limit_val_batches=1, default_root_dir=tmp_path)
     trainer.fit(model, datamodule=dm)
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
+    # everything jetzoo writes (random states, provenance, ...) loads weights-only, no add_safe_globals
+    checkpoint = torch.load(path, weights_only=True)
+    assert checkpoint["jetzoo"]["model_name"] == name
     reloaded = registry.load_checkpoint(name, str(path))
     model.eval()
     reloaded.eval()

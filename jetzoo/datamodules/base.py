@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import lightning as L
 import numpy as np
@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from jetzoo.datamodules import views
 from jetzoo.datamodules.table import JetTable
+from jetzoo.errors import JetDataError
 
 VIEWS = ("hl", "image", "particles", "cloud")
 
@@ -68,6 +69,9 @@ class EpochShuffleSampler(RandomSampler):
 
 
 class JetDataModule(L.LightningDataModule, ABC):
+    # the views this source can serve (docs/DESIGN.md §4); a source without constituents sets ("hl",)
+    supported_views: ClassVar[tuple[str, ...]] = VIEWS
+
     def __init__(
         self,
         path: str | None = None,
@@ -214,6 +218,10 @@ class JetDataModule(L.LightningDataModule, ABC):
         view = self.view or self._model_attribute("input_view") or "hl"
         if view not in VIEWS:
             raise ValueError(f"unknown view '{view}' ({', '.join(VIEWS)})")
+        if view not in self.supported_views:
+            raise JetDataError(
+                f"{self.path or type(self).__name__}: serves the {', '.join(self.supported_views)} view(s), not '{view}'"
+            )
         train_classes = self._model_attribute("train_classes")
         key = (view, tuple(train_classes or ()))
         if self.datasets and getattr(self, "_setup_key", None) == key:

@@ -1,1 +1,2 @@
-"""An example jetzoo plugin: one model registered through the `jetzoo.models` entry point."""
+"""An example jetzoo plugin: a model (`highway`, entry point group `jetzoo.models`) and a datamodule
+(`hl-csv`, group `jetzoo.datamodules`)."""
