@@ -18,6 +18,7 @@ from format_writers import (
     write_quark_gluon_file,
     write_top_tagging_file,
 )
+from fuzz_mutations import flip_in_dataset, load_h5, load_npz, load_top, save_h5, save_npz, save_top
 
 from jetzoo.datamodules.readers import READERS
 from jetzoo.errors import JetDataError
@@ -221,3 +222,112 @@ def test_one_bad_file_in_a_directory_is_named(tmp_path, fmt):
     with pytest.raises(JetDataError, match="cannot read as") as info:
         READERS[fmt](tmp_path)
     assert str(info.value).startswith(str(bad))
+
+
+# --- the cases the mutation fuzzing of the issue found (22 accepted silently, 10 tracebacks) -----
+def mutated(load, save, change, huge=None):
+    def make(fmt, tmp_path):
+        path = good_file(fmt, tmp_path, n=20)
+        arrays = load(path)
+        change(arrays)
+        save(path, arrays, huge=huge)
+        return path
+
+    return make
+
+
+def zero_key(key, column=None):
+    def change(d):
+        if column is None:
+            d[key] = np.zeros_like(d[key])
+        else:
+            d[key][..., column] = 0
+
+    return change
+
+
+def negate_column(key, column):
+    def change(d):
+        d[key][..., column] *= -1
+
+    return change
+
+
+def flipped(key, how):
+    def make(fmt, tmp_path):
+        path = good_file(fmt, tmp_path, n=20)
+        flip_in_dataset(key, how)(path, np.random.default_rng(0))
+        return path
+
+    return make
+
+
+def set_dtype(key, dtype):
+    def change(d):
+        d[key] = d[key].astype(dtype)
+
+    return change
+
+
+def every_energy_zeroed(d):
+    for k in d:
+        if k[:2] in ("E_", "PX", "PY", "PZ"):
+            d[k] = np.zeros_like(d[k])
+
+
+def negative_energies(d):
+    for k in [k for k in d if k.startswith("E_")]:
+        d[k] = -d[k]
+
+
+FUZZ_FOUND = [  # (format, case, make, problem)
+    ("hls4ml", "every-constituent-zeroed", mutated(load_h5, save_h5, zero_key("jetConstituentList")), "have no constituents"),
+    ("top-tagging", "every-constituent-zeroed", mutated(load_top, save_top, every_energy_zeroed), "have no constituents"),
+    ("quark-gluon", "every-constituent-zeroed", mutated(load_npz, save_npz, zero_key("X")), "have no constituents"),
+    ("jetnet", "every-mask-zeroed", mutated(load_h5, save_h5, zero_key("particle_features", 3)), "have no constituents"),
+    ("hls4ml", "negative-energies", mutated(load_h5, save_h5, negate_column("jetConstituentList", 3)), "energy <= 0"),
+    ("top-tagging", "negative-energies", mutated(load_top, save_top, negative_energies), "energy <= 0"),
+    ("quark-gluon", "negative-pt", mutated(load_npz, save_npz, negate_column("X", 0)), "pT < 0"),
+    ("jetnet", "negative-ptrel", mutated(load_h5, save_h5, negate_column("particle_features", 2)), "ptrel <= 0"),
+    ("hls4ml", "bit-flip-to-1e11", flipped("jetConstituentList", "huge"), "1.374e+11"),
+    ("top-tagging", "bit-flip-to-1e11", flipped("table/block0_values", "huge"), "1.374e+11"),
+    ("hls4ml", "2^40-rows", mutated(load_h5, save_h5, lambda d: None, huge="jetConstituentList"), "more than this machine"),
+    ("jetnet", "2^40-rows", mutated(load_h5, save_h5, lambda d: None, huge="particle_features"), "more than this machine"),
+    ("quark-gluon", "2^40-rows", mutated(load_npz, save_npz, lambda d: None, huge="X"), "more than this machine"),
+    ("jetnet", "particle-features-as-bytes", mutated(load_h5, save_h5, set_dtype("particle_features", "S8")),
+     "holds bytes values"),
+    ("hls4ml", "strings-in-jets", mutated(load_h5, save_h5, set_dtype("jets", "U8")), "holds string values"),
+    ("quark-gluon", "strings-in-X", mutated(load_npz, save_npz, set_dtype("X", "U8")), "holds string values"),
+]
+
+
+@pytest.mark.parametrize("fmt, make, problem", [pytest.param(f, m, p, id=f"{f}-{c}") for f, c, m, p in FUZZ_FOUND])
+def test_fuzz_found_cases_are_one_line_errors(tmp_path, fmt, make, problem):
+    test_bad_input_raises_one_line_jet_data_error(tmp_path, fmt, make, problem)
+
+
+@pytest.mark.parametrize("fmt, key", [("hls4ml", "jetConstituentList"), ("top-tagging", "table/block0_values")])
+def test_denormal_padding_from_bit_flips_stays_padding(tmp_path, fmt, key):
+    """Zero-padded formats: a flipped bit that turns padding into a denormal is still padding."""
+    path = good_file(fmt, tmp_path, n=20)
+    before = READERS[fmt](path)
+    flip_in_dataset(key, "denormal")(path, np.random.default_rng(0))
+    after = READERS[fmt](path)
+    np.testing.assert_array_equal(after.mask, before.mask)
+    np.testing.assert_array_equal(after.p4, before.p4)
+
+
+@pytest.mark.parametrize("fmt", ["hls4ml", "quark-gluon"])
+def test_all_labels_in_one_class_is_not_a_reader_error(tmp_path, fmt):
+    """Single-class files are legal (one JetNet type per file; predicting on QCD only); refusing
+    fewer than two classes for fit is the datamodule's business."""
+    path = good_file(fmt, tmp_path, n=20)
+    if fmt == "hls4ml":
+        arrays = load_h5(path)
+        arrays["jets"][:, -6:-1] = np.eye(5)[0]
+        save_h5(path, arrays)
+    else:
+        arrays = load_npz(path)
+        arrays["y"][:] = 0
+        save_npz(path, arrays)
+    assert set(READERS[fmt](path).labels.tolist()) == {0}

@@ -18,8 +18,16 @@ from format_writers import (
     write_quark_gluon_file,
     write_top_tagging_file,
 )
+from published_layouts import (
+    write_hls4ml_published,
+    write_jetclass_published,
+    write_jetnet_published,
+    write_quark_gluon_published,
+    write_top_tagging_published,
+)
 
 from jetzoo.datamodules.readers import (
+    CHUNK_READERS,
     READERS,
     expand_paths,
     read_hls4ml,
@@ -162,3 +170,82 @@ def test_expand_paths(tmp_path):
         with pytest.raises(JetDataError, match=problem) as info:
             expand_paths(bad, (".npz",))
         assert str(bad) in str(info.value)
+
+
+# --- files laid out as published (tests/published_layouts.py cites each source) ------------------
+
+
+@pytest.mark.parametrize("particles, dtype", [(100, np.float64), (150, np.float64), (30, np.float32)])
+def test_hls4ml_published_layout(tmp_path, particles, dtype):
+    """17 particleFeatureNames for 16 columns (j1_pdgid), float64, images never read (they hold NaN)."""
+    path = tmp_path / "jetImage_7_100p_0_10000.h5"
+    truth = write_hls4ml_published(path, particles=particles, dtype=dtype)
+    assert_same_jets(read_hls4ml(path), truth)
+
+
+def test_hls4ml_surplus_feature_names_other_than_pdgid_are_refused(tmp_path):
+    path = tmp_path / "jets.h5"
+    write_hls4ml_published(path)
+    with h5py.File(path, "r+") as f:
+        names = f["particleFeatureNames"][()]
+        del f["particleFeatureNames"]
+        f["particleFeatureNames"] = np.array([*names[:-1], b"j1_mystery"])
+    with pytest.raises(JetDataError, match="lists 17 names"):
+        read_hls4ml(path)
+
+
+def test_top_tagging_published_layout(tmp_path):
+    path = tmp_path / "train.h5"
+    truth = write_top_tagging_published(path)
+    assert_same_jets(read_top_tagging(path), truth)
+
+
+@pytest.mark.parametrize("particles", [30, 150])
+def test_jetnet_published_one_class_per_file(tmp_path, particles):
+    truths = write_jetnet_published(tmp_path, particles=particles)
+    suffix = "150" if particles == 150 else ""
+    single = read_jetnet(tmp_path / f"t{suffix}.hdf5")  # one class: legal for a reader
+    assert single.class_names == ["t"] and (single.labels == 0).all()
+    assert_same_jets(single, truths["t"])
+    both = read_jetnet(tmp_path)
+    assert both.class_names == ["g", "t"]
+    np.testing.assert_array_equal(both.labels, [0] * 15 + [1] * 15)
+
+
+def test_jetclass_published_layout_one_class_per_file(tmp_path):
+    path = tmp_path / "TTBar_000.root"
+    truth = write_jetclass_published(path)
+    assert_same_jets(read_jetclass(path), truth)
+
+
+def test_quark_gluon_published_files_of_different_widths(tmp_path):
+    truths = write_quark_gluon_published(tmp_path)
+    table = read_quark_gluon(tmp_path)
+    assert_same_jets(table, JetTable.concat(truths))
+    assert table.num_particles == 40
+
+
+# --- chunk iterators ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ROUND_TRIPS)
+def test_chunks_join_to_the_whole_file(tmp_path, variant):
+    name, write, read = ROUND_TRIPS[variant]
+    path = tmp_path / name
+    write(path, 0)
+    fmt = {read_hls4ml: "hls4ml", read_top_tagging: "top-tagging", read_jetclass: "jetclass",
+           read_jetnet: "jetnet", read_quark_gluon: "quark-gluon"}[read]
+    chunks = list(CHUNK_READERS[fmt](path, chunk_size=7))
+    whole = read(path)
+    assert [len(c) for c in chunks[:-1]] == [7] * (len(chunks) - 1) and 0 < len(chunks[-1]) <= 7
+    assert sum(map(len, chunks)) == len(whole)
+    joined = JetTable.concat(chunks)
+    assert joined.source == str(path)
+    assert_same_jets(joined, whole)
+
+
+def test_chunk_size_below_one_is_refused(tmp_path):
+    path = tmp_path / "jets.npz"
+    write_quark_gluon_file(path)
+    with pytest.raises(JetDataError, match="chunk_size must be at least 1"):
+        list(CHUNK_READERS["quark-gluon"](path, chunk_size=0))

@@ -71,7 +71,9 @@ class JetTable:
 
     @staticmethod
     def concat(tables: list["JetTable"]) -> "JetTable":
-        """Join tables from several files; particle axes are padded to the longest."""
+        """Join tables from several files or chunks; particle axes are padded to the longest.
+
+        `source` names each file once, in order, however many chunks it came in."""
         if len(tables) == 1:
             return tables[0]
         first = tables[0]
@@ -90,7 +92,7 @@ class JetTable:
             mask=np.concatenate([pad(t.mask, False) for t in tables]),
             labels=np.concatenate([t.labels for t in tables]),
             class_names=first.class_names,
-            source=", ".join(t.source for t in tables),
+            source=", ".join(dict.fromkeys(t.source for t in tables)),
             hl=None if first.hl is None else np.concatenate([t.hl for t in tables]),
             hl_names=first.hl_names,
             jet_radius=first.jet_radius,

@@ -1,16 +1,22 @@
 """Reader for the hls4ml LHC jet dataset HDF5 files, and for the superset `jetzoo generate` writes.
 
-Layout (docs/DESIGN.md section 3):
+Layout (docs/DESIGN.md section 3; Duarte et al. arXiv:1804.06913, Zenodo 3602260 (100 particles),
+3601436 (150 particles)):
   jets (N, F) + jetFeatureNames (F,): high-level features, one-hot label columns, j_undef, j_index;
-  jetConstituentList (N, P, 16) + particleFeatureNames (16,): per-particle features incl. j1_px..j1_e;
+  jetConstituentList (N, P, 16) + particleFeatureNames: per-particle features incl. j1_px..j1_e;
   jetConstituentP4 (N, P, 4) (generated files only): raw (px, py, pz, E), preferred when present.
+Published quirks: particleFeatureNames lists 17 names (the 16 columns plus a trailing `j1_pdgid`
+that has no column); arrays may be float64; P is 30, 100 or 150; the image datasets jetImage,
+jetImageECAL, jetImageHCAL are present and never read.
 Label columns: `j_<class>` for each class in the file attribute `class_names` when present,
 otherwise those of the public files' j_g, j_q, j_w, j_z, j_t that exist (classes g, q, W, Z, t).
-A padded particle is an all-zero row.
+A padded particle is an all-zero (px, py, pz, E) row; denormals count as zero (validation.py).
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h5py
@@ -24,57 +30,67 @@ from jetzoo.datamodules.readers.failures import (
     require_rows,
     text,
 )
-from jetzoo.datamodules.readers.paths import read_files
+from jetzoo.datamodules.readers.hdf5 import names_dataset, numeric_dataset
+from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, iter_files, join_chunks
+from jetzoo.datamodules.readers.validation import physical_constituents, zero_padding_mask
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
+from jetzoo.generate.recipes import stale_recipe_warning
 
 FORMAT = "an hls4ml HDF5 file"
 SUFFIXES = (".h5", ".hdf5", ".z")
 PUBLIC_LABEL_COLUMNS = {"j_g": "g", "j_q": "q", "j_w": "W", "j_z": "Z", "j_t": "t"}
 BOOKKEEPING_COLUMNS = {"j_undef", "j_index"}
 P4_PARTICLE_FEATURES = ("j1_px", "j1_py", "j1_pz", "j1_e")
+SURPLUS_PARTICLE_NAMES = {"j1_pdgid"}
 DEFAULT_JET_RADIUS = 0.8
 
 
-def read_hls4ml(path) -> JetTable:
+def read_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     """Read one hls4ml/jetzoo HDF5 file, a directory of them, or a glob; files are concatenated."""
-    return read_files(path, SUFFIXES, read_hls4ml_file)
+    return join_chunks(iter_hls4ml(path, chunk_size))
 
 
-def read_hls4ml_file(path: Path) -> JetTable:
+def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file."""
+    return iter_files(path, SUFFIXES, iter_hls4ml_file, chunk_size)
+
+
+def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
-        for key in ("jets", "jetFeatureNames"):
-            if key not in f:
-                raise JetDataError(f"{path}: no dataset '{key}' (found {sorted(f.keys())}); not {FORMAT}")
-        names = [text(n).strip() for n in np.atleast_1d(f["jetFeatureNames"][()])]
-        jets = np.asarray(f["jets"][()])
+        stale = stale_recipe_warning(f.attrs, source=str(path))  # a file of an older jetzoo recipe
+        if stale:
+            print(stale, file=sys.stderr)
+        jets = numeric_dataset(f, "jets", path, not_format=FORMAT)
+        names = names_dataset(f, "jetFeatureNames", path, FORMAT)
         if jets.ndim != 2 or jets.shape[1] != len(names):
             raise JetDataError(f"{path}: 'jets' has shape {jets.shape} but jetFeatureNames lists {len(names)} names")
-        require_jets(len(jets), path)
+        n = jets.shape[0]
+        require_jets(n, path)
         class_names, label_columns = label_columns_of(f.attrs, names, path)
         jet_radius = float(f.attrs.get("jet_radius", DEFAULT_JET_RADIUS))
-        p4 = constituent_four_vectors(f, path)
+        read_p4 = constituent_reader(f, path)
+        feature_columns = [
+            i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
+        ]
+        for start, stop in chunk_bounds(n, chunk_size):
+            table = np.asarray(jets[start:stop])
+            yield hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
+                               feature_columns, [names[i] for i in feature_columns], jet_radius)
 
-    require_rows(p4, len(jets), path, "the constituent array")
+
+def hls4ml_table(path, start, jets, p4, class_names, label_columns, feature_columns, hl_names, jet_radius):
     require_finite(p4, path, "constituent four-vectors")
     labels = labels_from_one_hot(jets[:, label_columns], path, class_names)
-    feature_columns = [
-        i for i, n in enumerate(names) if i not in label_columns and n.lower() not in BOOKKEEPING_COLUMNS
-    ]
-    mask = (p4[..., 3] > 0) | (p4[..., 0] ** 2 + p4[..., 1] ** 2 > 0)
+    mask = zero_padding_mask(p4)
+    p4 = np.where(mask[..., None], p4, 0).astype(np.float32)
     p4, mask = sort_by_pt(p4, mask)
+    physical_constituents(p4, mask, str(path), start)
     return JetTable(
-        p4=np.ascontiguousarray(p4, dtype=np.float32),
-        mask=mask,
-        labels=labels,
-        class_names=class_names,
-        source=str(path),
-        hl=jets[:, feature_columns].astype(np.float32) if feature_columns else None,
-        hl_names=[names[i] for i in feature_columns],
+        p4=np.ascontiguousarray(p4), mask=mask, labels=labels, class_names=class_names, source=str(path),
+        hl=jets[:, feature_columns].astype(np.float32) if feature_columns else None, hl_names=hl_names,
         jet_radius=jet_radius,
     ).validate()
-
-
 def label_columns_of(attrs, names: list[str], path) -> tuple[list[str], list[int]]:
     """(class names, their column indices in `jets`)."""
     lower = [n.lower() for n in names]
@@ -96,23 +112,49 @@ def label_columns_of(attrs, names: list[str], path) -> tuple[list[str], list[int
     return [PUBLIC_LABEL_COLUMNS[lower[i]] for i in columns], columns
 
 
-def constituent_four_vectors(f: h5py.File, path) -> np.ndarray:
-    """(N, P, 4) (px, py, pz, E) from jetConstituentP4, else from the named particle features."""
+def constituent_reader(f: h5py.File, path) -> Callable[[int, int], np.ndarray]:
+    """read(start, stop) -> (stop - start, P, 4) (px, py, pz, E), from jetConstituentP4, else from
+    the named columns of jetConstituentList. Shapes, dtypes and sizes are checked here, once."""
+    n = f["jets"].shape[0]
     if "jetConstituentP4" in f:
-        p4 = np.asarray(f["jetConstituentP4"][()])
-        if p4.ndim != 3 or p4.shape[-1] != 4:
-            raise JetDataError(f"{path}: 'jetConstituentP4' has shape {p4.shape}, expected (jets, particles, 4)")
-        return p4.astype(np.float32)
-    for key in ("jetConstituentList", "particleFeatureNames"):
-        if key not in f:
-            raise JetDataError(f"{path}: no dataset '{key}' (and no jetConstituentP4); not {FORMAT}")
-    features = np.asarray(f["jetConstituentList"][()])
-    names = [text(n).strip().lower() for n in np.atleast_1d(f["particleFeatureNames"][()])]
-    if features.ndim != 3 or features.shape[-1] != len(names):
+        raw = numeric_dataset(f, "jetConstituentP4", path)
+        if raw.ndim != 3 or raw.shape[-1] != 4:
+            raise JetDataError(f"{path}: 'jetConstituentP4' has shape {raw.shape}, expected (jets, particles, 4)")
+        columns = slice(0, 4)
+    else:
+        for key in ("jetConstituentList", "particleFeatureNames"):
+            if key not in f:
+                raise JetDataError(f"{path}: no dataset '{key}' (and no jetConstituentP4); not {FORMAT}")
+        raw = numeric_dataset(f, "jetConstituentList", path)
+        names = [name.lower() for name in names_dataset(f, "particleFeatureNames", path)]
+        columns = p4_columns(raw.shape, names, path)
+    require_rows(raw, n, path, "the constituent array")
+
+    def read(start: int, stop: int) -> np.ndarray:
+        if isinstance(columns, slice):
+            return np.asarray(raw[start:stop, :, columns])
+        return np.asarray(raw[start:stop])[..., columns]
+
+    return read
+
+
+def p4_columns(shape, names: list[str], path):
+    """Columns of px, py, pz, E in jetConstituentList (a slice when they are adjacent, as published).
+
+    The published files name a 17th feature, j1_pdgid, that has no column: trailing names in
+    SURPLUS_PARTICLE_NAMES beyond the last column are accepted, nothing else is.
+    """
+    width = shape[-1] if len(shape) == 3 else None
+    surplus = names[width:] if width is not None else []
+    if width is None or len(names) < width or any(s not in SURPLUS_PARTICLE_NAMES for s in surplus):
         raise JetDataError(
-            f"{path}: 'jetConstituentList' has shape {features.shape} but particleFeatureNames lists {len(names)} names"
+            f"{path}: 'jetConstituentList' has shape {tuple(shape)} but particleFeatureNames lists {len(names)} names"
         )
-    missing = [n for n in P4_PARTICLE_FEATURES if n not in names]
+    names = names[:width]
+    missing = [name for name in P4_PARTICLE_FEATURES if name not in names]
     if missing:
         raise JetDataError(f"{path}: particleFeatureNames lacks {', '.join(missing)}")
-    return features[..., [names.index(n) for n in P4_PARTICLE_FEATURES]].astype(np.float32)
+    index = [names.index(name) for name in P4_PARTICLE_FEATURES]
+    if index == list(range(index[0], index[0] + 4)):
+        return slice(index[0], index[0] + 4)
+    return index

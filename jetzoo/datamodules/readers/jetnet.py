@@ -12,19 +12,25 @@ its files, in that order.
 
 Constituents are massless with pT = ptrel * jet pT, eta = etarel + jet eta, phi = phirel (jet phi
 is not stored, taken as 0); without jet_features the jet has pT = 1, eta = 0.
+A file holding one type is the published layout (jetnet's JetNet.getData reads f"{type}.hdf5" per type
+and prepends `jet_types.index(type)`), so a single-class read is legal. The mask column must be 0 or 1;
+the published num_particles column may exceed P (the 30-particle files keep the full count), so it is
+not compared with the mask.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from jetzoo.datamodules.readers.failures import reading, require_finite, require_jets, require_rows
-from jetzoo.datamodules.readers.paths import expand_paths
+from jetzoo.datamodules.readers.hdf5 import numeric_dataset
+from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, expand_paths, join_chunks
+from jetzoo.datamodules.readers.validation import physical_constituents, require_positive
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
 from jetzoo.physics.kinematics import ptetaphim_to_p4
@@ -42,83 +48,113 @@ FILE_NAME_TYPE = re.compile(r"([gqtwz])(?:150)?(?:[_\-.].*)?", re.IGNORECASE)
 JET_RADIUS = 0.8
 
 
-@dataclass
-class JetNetFile:
-    path: Path
-    particles: np.ndarray  # (N, P, 4) etarel, phirel, ptrel, mask
-    jet_features: np.ndarray | None  # (N, 4 or 5)
-    type_codes: np.ndarray  # (N,) int64 index into JET_TYPES
-
-
-def read_jetnet(path) -> JetTable:
+def read_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     """Read one JetNet file, a directory of them, or a glob; files are concatenated."""
-    files = [load_jetnet_file(f) for f in expand_paths(path, SUFFIXES)]
-    present = sorted(set().union(*(set(np.unique(f.type_codes).tolist()) for f in files)))
-    tables = [jetnet_table(f, present) for f in files]
-    return JetTable.concat(tables).validate()
+    return join_chunks(iter_jetnet(path, chunk_size))
 
 
-def load_jetnet_file(path: Path) -> JetNetFile:
-    with reading(path, FORMAT), h5py.File(path, "r") as f:
-        if "particle_features" not in f:
-            raise JetDataError(f"{path}: no dataset 'particle_features' (found {sorted(f.keys())}); not {FORMAT}")
-        particles = np.asarray(f["particle_features"][()])
-        jet_features = np.asarray(f["jet_features"][()]) if "jet_features" in f else None
+def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file.
+
+    The classes are the types present in any of the files, so each file's types are found first."""
+    if int(chunk_size) < 1:
+        raise JetDataError(f"{path}: chunk_size must be at least 1, got {chunk_size}")
+    files = expand_paths(path, SUFFIXES)
+    present = sorted(set().union(*(file_types(f) for f in files)))
+    for f in files:
+        yield from iter_jetnet_file(f, present, int(chunk_size))
+
+
+def open_datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset | None]:
+    """particle_features and jet_features (or None), their shapes, dtypes and sizes checked."""
+    particles = numeric_dataset(f, "particle_features", path, not_format=FORMAT)
     if particles.ndim != 3 or particles.shape[-1] != len(PARTICLE_FEATURES):
         raise JetDataError(
             f"{path}: 'particle_features' has shape {particles.shape}, "
             f"expected (jets, particles, 4) = {', '.join(PARTICLE_FEATURES)}"
         )
     require_jets(len(particles), path)
-    require_finite(particles, path, "particle features")
-    if jet_features is not None:
-        if jet_features.ndim != 2 or jet_features.shape[1] not in JET_FEATURE_LAYOUTS:
-            raise JetDataError(
-                f"{path}: 'jet_features' has shape {jet_features.shape}, expected (jets, 4) = pt, eta, mass, "
-                "num_particles, or (jets, 5) with the type first"
-            )
-        require_rows(jet_features, len(particles), path, "'jet_features'")
-        require_finite(jet_features, path, "jet features")
-    return JetNetFile(path, particles, jet_features, type_codes_of(path, jet_features, len(particles)))
+    if "jet_features" not in f:
+        return particles, None
+    jet_features = numeric_dataset(f, "jet_features", path)
+    if jet_features.ndim != 2 or jet_features.shape[1] not in JET_FEATURE_LAYOUTS:
+        raise JetDataError(
+            f"{path}: 'jet_features' has shape {jet_features.shape}, expected (jets, 4) = pt, eta, mass, "
+            "num_particles, or (jets, 5) with the type first"
+        )
+    require_rows(jet_features, len(particles), path, "'jet_features'")
+    return particles, jet_features
 
 
-def type_codes_of(path: Path, jet_features: np.ndarray | None, n: int) -> np.ndarray:
-    if jet_features is not None and jet_features.shape[1] == 5:
-        codes = jet_features[:, 0]
-        valid = np.isin(codes, np.arange(len(JET_TYPES)))
-        if not valid.all():
-            raise JetDataError(f"{path}: {int((~valid).sum())} jets have a type code outside 0..4 ({JET_TYPES})")
-        return codes.astype(np.int64)
+def file_types(path: Path) -> set[int]:
+    """Type codes present in one file (its type column, else its name)."""
+    with reading(path, FORMAT), h5py.File(path, "r") as f:
+        _, jet_features = open_datasets(f, path)
+        if jet_features is not None and jet_features.shape[1] == 5:
+            return set(np.unique(type_codes(path, jet_features[:, 0])).tolist())
+    return {name_type(path)}
+
+
+def type_codes(path: Path, codes: np.ndarray) -> np.ndarray:
+    valid = np.isin(codes, np.arange(len(JET_TYPES)))
+    if not valid.all():
+        raise JetDataError(f"{path}: {int((~valid).sum())} jets have a type code outside 0..4 ({JET_TYPES})")
+    return codes.astype(np.int64)
+
+
+def name_type(path: Path) -> int:
     match = FILE_NAME_TYPE.fullmatch(path.stem)
     if match is None:
         raise JetDataError(
             f"{path}: jet type unknown: the file name is not one of g/q/t/w/z[150].hdf5 and "
             "'jet_features' has no type column"
         )
-    return np.full(n, JET_TYPES.index(match.group(1).lower()), dtype=np.int64)
+    return JET_TYPES.index(match.group(1).lower())
 
 
-def jetnet_table(f: JetNetFile, present_codes: list[int]) -> JetTable:
-    etarel, phirel, ptrel, real = (f.particles[..., i] for i in range(4))
-    mask = real > 0
-    if f.jet_features is None:
+def iter_jetnet_file(path: Path, present: list[int], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+    with reading(path, FORMAT), h5py.File(path, "r") as f:
+        particles, jet_features = open_datasets(f, path)
+        for start, stop in chunk_bounds(len(particles), chunk_size):
+            jets = None if jet_features is None else np.asarray(jet_features[start:stop])
+            yield jetnet_table(path, start, np.asarray(particles[start:stop]), jets, present)
+
+
+def jetnet_table(path: Path, start: int, particles: np.ndarray, jet_features: np.ndarray | None,
+                 present: list[int]) -> JetTable:
+    require_finite(particles, path, "particle features")
+    etarel, phirel, ptrel, real = (particles[..., i] for i in range(4))
+    bad_mask = (real != 0) & (real != 1)
+    if bad_mask.any():
+        raise JetDataError(f"{path}: {int(bad_mask.any(axis=1).sum())} jets have mask values other than 0 and 1 "
+                           f"in 'particle_features', first jet {int(np.argmax(bad_mask.any(axis=1))) + start}")
+    mask = real == 1
+    require_positive(ptrel, mask, str(path), "real particles with ptrel", start)
+    if jet_features is None:
         jet_pt, jet_eta = np.ones(len(ptrel)), np.zeros(len(ptrel))
         hl, hl_names = None, []
+        codes = np.full(len(ptrel), name_type(path), dtype=np.int64)
     else:
-        layout = JET_FEATURE_LAYOUTS[f.jet_features.shape[1]]
-        jet_pt, jet_eta = f.jet_features[:, layout.index("pt")], f.jet_features[:, layout.index("eta")]
+        require_finite(jet_features, path, "jet features")
+        layout = JET_FEATURE_LAYOUTS[jet_features.shape[1]]
+        jet_pt, jet_eta = jet_features[:, layout.index("pt")], jet_features[:, layout.index("eta")]
+        require_positive(jet_pt, np.ones(len(jet_pt), bool), str(path), "jets with pt in 'jet_features'", start)
         columns = [i for i, name in enumerate(layout) if name != "type"]
-        hl = f.jet_features[:, columns].astype(np.float32)
+        hl = jet_features[:, columns].astype(np.float32)
         hl_names = [f"jet_{layout[i]}" for i in columns]
-    p4 = ptetaphim_to_p4(
-        (ptrel * jet_pt[:, None]).astype(np.float64), (etarel + jet_eta[:, None]).astype(np.float64),
-        phirel.astype(np.float64),
-    )
+        codes = (type_codes(path, jet_features[:, 0]) if "type" in layout
+                 else np.full(len(ptrel), name_type(path), dtype=np.int64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        p4 = ptetaphim_to_p4(
+            (ptrel * jet_pt[:, None]).astype(np.float64), (etarel + jet_eta[:, None]).astype(np.float64),
+            phirel.astype(np.float64),
+        )
     p4 = np.where(mask[..., None], p4, 0.0).astype(np.float32)
     p4, mask = sort_by_pt(p4, mask)
+    physical_constituents(p4, mask, str(path), start)
     return JetTable(
         p4=np.ascontiguousarray(p4), mask=mask,
-        labels=np.searchsorted(present_codes, f.type_codes).astype(np.int64),
-        class_names=[CLASS_NAMES[JET_TYPES[c]] for c in present_codes],
-        source=str(f.path), hl=hl, hl_names=hl_names, jet_radius=JET_RADIUS,
+        labels=np.searchsorted(present, codes).astype(np.int64),
+        class_names=[CLASS_NAMES[JET_TYPES[c]] for c in present],
+        source=str(path), hl=hl, hl_names=hl_names, jet_radius=JET_RADIUS,
     ).validate()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
 GLOB_CHARACTERS = set("*?[")
+DEFAULT_CHUNK_SIZE = 65536  # jets per chunk: bounds the memory a read needs beyond its result
 
 
 def expand_paths(path: str | Path | Iterable[str | Path], suffixes: Iterable[str]) -> list[Path]:
@@ -41,6 +42,21 @@ def expand_paths(path: str | Path | Iterable[str | Path], suffixes: Iterable[str
     raise JetDataError(f"{text}: no such file or directory")
 
 
-def read_files(path, suffixes: Iterable[str], read_one: Callable[[Path], JetTable]) -> JetTable:
-    """Every file `path` names (file, directory or glob), each read by `read_one`, joined and validated."""
-    return JetTable.concat([read_one(f) for f in expand_paths(path, suffixes)]).validate()
+def chunk_bounds(n: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive chunks of at most `chunk_size` of `n` rows."""
+    for start in range(0, n, chunk_size):
+        yield start, min(n, start + chunk_size)
+
+
+def iter_files(path, suffixes: Iterable[str], iter_one: Callable[[Path, int], Iterator[JetTable]],
+               chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+    """Validated chunks of every file `path` names (file, directory or glob), file after file."""
+    if int(chunk_size) < 1:
+        raise JetDataError(f"{path}: chunk_size must be at least 1, got {chunk_size}")
+    for f in expand_paths(path, suffixes):
+        yield from iter_one(f, int(chunk_size))
+
+
+def join_chunks(chunks: Iterable[JetTable]) -> JetTable:
+    """One validated table from the chunks of one or several files."""
+    return JetTable.concat(list(chunks)).validate()

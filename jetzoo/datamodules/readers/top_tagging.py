@@ -1,20 +1,24 @@
-"""Reader for the Top Tagging Reference dataset (Kasieczka et al., arXiv:1902.09914).
+"""Reader for the Top Tagging Reference dataset (Kasieczka et al., arXiv:1902.09914; Zenodo 2603256).
 
 pandas HDF5, key `table` (fixed or table storage): one row per jet with columns
 E_i, PX_i, PY_i, PZ_i for constituents i = 0..199 (zero padded), truthE/PX/PY/PZ (the top
 parton, not a jet feature), `ttv` (train/test/val flag) and `is_signal_new` (1 = top, 0 = QCD).
+A padded constituent is an all-zero row; denormals count as zero (validation.py).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from jetzoo.datamodules.readers.failures import binary_labels, reading, require_finite, require_jets
-from jetzoo.datamodules.readers.paths import read_files
+from jetzoo.datamodules.readers.hdf5 import require_all_backed
+from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, iter_files, join_chunks
+from jetzoo.datamodules.readers.validation import physical_constituents, require_numeric, zero_padding_mask
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
 
@@ -27,27 +31,47 @@ COMPONENTS = ("PX", "PY", "PZ", "E")
 JET_RADIUS = 0.8
 
 
-def read_top_tagging(path) -> JetTable:
+def read_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     """Read one Top Tagging file, a directory of them, or a glob; files are concatenated."""
-    return read_files(path, SUFFIXES, read_top_tagging_file)
+    return join_chunks(iter_top_tagging(path, chunk_size))
 
 
-def read_top_tagging_file(path: Path) -> JetTable:
+def iter_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file."""
+    return iter_files(path, SUFFIXES, iter_top_tagging_file, chunk_size)
+
+
+def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
     with reading(path, FORMAT):
-        frame = pd.read_hdf(path, key=KEY)
-    if not isinstance(frame, pd.DataFrame):
-        raise JetDataError(f"{path}: key '{KEY}' holds a {type(frame).__name__}, expected a DataFrame")
-    if LABEL_COLUMN not in frame.columns:
-        raise JetDataError(f"{path}: no column '{LABEL_COLUMN}'; not {FORMAT}")
-    n_particles = constituent_count(frame.columns, path)
-    require_jets(len(frame), path)
-    columns = [f"{c}_{i}" for i in range(n_particles) for c in COMPONENTS]
-    with reading(path, FORMAT):
-        p4 = frame[columns].to_numpy(dtype=np.float32).reshape(len(frame), n_particles, 4)
+        require_all_backed(path)
+        with pd.HDFStore(path, mode="r") as store:
+            storer = store.get_storer(KEY) if f"/{KEY}" in store.keys() else None
+            if storer is None:
+                raise JetDataError(f"{path}: cannot read as {FORMAT} (no key '{KEY}'; found {store.keys()})")
+            head = store.select(KEY, start=0, stop=0)
+            if not isinstance(head, pd.DataFrame):
+                raise JetDataError(f"{path}: key '{KEY}' holds a {type(head).__name__}, expected a DataFrame")
+            if LABEL_COLUMN not in head.columns:
+                raise JetDataError(f"{path}: no column '{LABEL_COLUMN}'; not {FORMAT}")
+            n_particles = constituent_count(head.columns, path)
+            columns = [f"{c}_{i}" for i in range(n_particles) for c in COMPONENTS]
+            for name in [*columns, LABEL_COLUMN]:
+                require_numeric(head[name].dtype, path, f"column '{name}'")
+            n = int(storer.nrows if storer.is_table else storer.shape[0])
+            require_jets(n, path)
+            for start, stop in chunk_bounds(n, chunk_size):
+                frame = store.select(KEY, start=start, stop=stop)
+                p4 = frame[columns].to_numpy(dtype=np.float32).reshape(len(frame), n_particles, 4)
+                yield top_tagging_table(path, start, p4, frame[LABEL_COLUMN].to_numpy())
+
+
+def top_tagging_table(path, start: int, p4: np.ndarray, label_values: np.ndarray) -> JetTable:
     require_finite(p4, path, "constituent four-vectors")
-    labels = binary_labels(frame[LABEL_COLUMN].to_numpy(), path, LABEL_COLUMN)
-    mask = (p4[..., 3] > 0) | (p4[..., 0] ** 2 + p4[..., 1] ** 2 > 0)
+    labels = binary_labels(label_values, path, LABEL_COLUMN)
+    mask = zero_padding_mask(p4)
+    p4 = np.where(mask[..., None], p4, np.float32(0))
     p4, mask = sort_by_pt(p4, mask)
+    physical_constituents(p4, mask, str(path), start)
     return JetTable(
         p4=np.ascontiguousarray(p4), mask=mask, labels=labels, class_names=list(CLASS_NAMES),
         source=str(path), jet_radius=JET_RADIUS,

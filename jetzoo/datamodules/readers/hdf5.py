@@ -1,0 +1,74 @@
+"""HDF5 datasets checked before they are read: present, numeric, of the expected rank, and really stored."""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+
+from jetzoo.datamodules.readers.validation import require_numeric, require_plausible_size
+from jetzoo.errors import JetDataError
+
+
+def numeric_dataset(f: h5py.File, key: str, path, ndim: int | None = None, shape_hint: str = "",
+                    not_format: str = "") -> h5py.Dataset:
+    """f[key] when it is a dataset of numbers of rank `ndim` whose declared size the file can back."""
+    if key not in f:
+        suffix = f"; not {not_format}" if not_format else ""
+        raise JetDataError(f"{path}: no dataset '{key}' (found {sorted(f.keys())}){suffix}")
+    dset = f[key]
+    if not isinstance(dset, h5py.Dataset):
+        raise JetDataError(f"{path}: '{key}' is a group, expected a dataset")
+    if h5py.check_string_dtype(dset.dtype) is not None:
+        kind = "bytes" if dset.dtype.kind == "S" else "string"
+        raise JetDataError(f"{path}: '{key}' holds {kind} values, expected numbers")
+    require_numeric(dset.dtype, path, f"'{key}'")
+    if ndim is not None and dset.ndim != ndim:
+        raise JetDataError(f"{path}: '{key}' has shape {dset.shape}, expected {shape_hint or f'{ndim} dimensions'}")
+    require_backed(dset, path, f"'{key}'")
+    return dset
+
+
+def require_backed(dset: h5py.Dataset, path, what: str) -> None:
+    """The bytes `dset`'s shape declares exist in the file (a patched or resized shape is refused)."""
+    compressed = dset.id.get_create_plist().get_nfilters() > 0
+    stored = dset.id.get_storage_size()
+    if dset.chunks is None and not compressed:
+        offset = dset.id.get_offset()
+        if offset is not None and offset + stored > os.path.getsize(path):
+            raise JetDataError(f"{path}: {what} extends past the end of the file; the file is truncated")
+    if dset.size == 0:
+        return
+    require_plausible_size(path, what, dset.shape, dset.dtype.itemsize, stored, compressed)
+
+
+def require_all_backed(path, skip: str = "/_i_") -> None:
+    """Every dataset of an HDF5 file is backed (for files a library such as pandas reads), except those
+    whose name contains `skip` (PyTables' lazily filled index arrays)."""
+    problems: list[JetDataError] = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and not problems and skip not in f"/{name}":
+            try:
+                require_backed(obj, path, f"'{name}'")
+            except JetDataError as exc:
+                problems.append(exc)
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    if problems:
+        raise problems[0]
+
+
+def names_dataset(f: h5py.File, key: str, path, not_format: str = "") -> list[str]:
+    """A 1-d dataset of names (bytes or str), decoded and stripped."""
+    if key not in f:
+        suffix = f"; not {not_format}" if not_format else ""
+        raise JetDataError(f"{path}: no dataset '{key}' (found {sorted(f.keys())}){suffix}")
+    dset = f[key]
+    if not isinstance(dset, h5py.Dataset) or dset.ndim > 1:
+        raise JetDataError(f"{path}: '{key}' is not a list of names")
+    require_backed(dset, path, f"'{key}'")
+    values = dset[()]
+    values = [values] if dset.ndim == 0 else list(values)
+    return [(v.decode(errors="replace") if isinstance(v, bytes) else str(v)).strip() for v in values]
