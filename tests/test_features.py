@@ -170,3 +170,72 @@ def test_rotation_puts_the_principal_axis_along_phi():
     col = {name: out[0, :, i] for i, name in enumerate(HLS4ML_PARTICLE_FEATURE_NAMES)}
     np.testing.assert_allclose(np.abs(col["j1_phirot"]), 0.2, atol=1e-6)
     np.testing.assert_allclose(col["j1_etarot"], 0.0, atol=1e-6)
+
+
+def random_jets(seed=5, sizes=(2, 4, 9, 25, 40, 60)):
+    rng = np.random.default_rng(seed)
+    return [massless(rng.exponential(20, k) + 1, rng.normal(0.5, 0.2, k), rng.normal(1.0, 0.2, k)) for k in sizes]
+
+
+def exclusive_kt_taus(jet: np.ndarray, radius: float) -> np.ndarray:
+    """tau_1..3 from FastJet's own exclusive kT jets (E-scheme) as axes; distances by hand in (y, phi)."""
+    arr = ak.zip({name: ak.Array([jet[:, i]]) for i, name in enumerate(("px", "py", "pz", "E"))})
+    cs = fastjet.ClusterSequence(ak.with_name(arr, "Momentum4D"), fastjet.JetDefinition(fastjet.kt_algorithm, 1000.0))
+
+    def rap_phi(p):
+        return 0.5 * np.log((p[:, 3] + p[:, 2]) / (p[:, 3] - p[:, 2])), np.arctan2(p[:, 1], p[:, 0])
+
+    y, phi = rap_phi(jet)
+    pt = np.hypot(jet[:, 0], jet[:, 1])
+    taus = []
+    for n in (1, 2, 3):
+        if n > len(jet):
+            taus.append(0.0)
+            continue
+        ax = cs.exclusive_jets(n_jets=n)[0]
+        axes = np.stack([ak.to_numpy(ax[k]) for k in ("px", "py", "pz", "E")], axis=-1)
+        ay, aphi = rap_phi(axes)
+        dphi = (phi[:, None] - aphi[None, :] + np.pi) % (2 * np.pi) - np.pi
+        dr = np.hypot(y[:, None] - ay[None, :], dphi).min(axis=1)
+        taus.append((pt * dr).sum() / (pt.sum() * radius))
+    return np.array(taus)
+
+
+def test_exclusive_kt_tau_axes_match_fastjet_exclusive_kt_jets():
+    jets = random_jets()
+    p4, mask = padded(*jets, p=60)
+    hl = high_level_features(p4, mask, R, tau_axes="exclusive-kt")
+    ours = hl[:, HL_FEATURE_NAMES.index("j_tau1_b1") : HL_FEATURE_NAMES.index("j_tau3_b1") + 1]
+    expected = np.stack([exclusive_kt_taus(j, R) for j in jets])
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_tau_axes_differ_and_default_is_wta_kt(three_hl):
+    jets = random_jets(seed=8, sizes=(20, 30, 40, 50))
+    p4, mask = padded(*jets, p=50)
+    wta, ekt = (high_level_features(p4, mask, R, tau_axes=a) for a in ("wta-kt", "exclusive-kt"))
+    np.testing.assert_array_equal(high_level_features(p4, mask, R), wta)
+    tau = slice(HL_FEATURE_NAMES.index("j_tau1_b1"), HL_FEATURE_NAMES.index("j_tau32_b1") + 1)
+    others = [i for i in range(len(HL_FEATURE_NAMES)) if not tau.start <= i < tau.stop]
+    np.testing.assert_array_equal(wta[:, others], ekt[:, others])  # only tau_N depends on the axes
+    assert not np.allclose(wta[:, tau], ekt[:, tau], rtol=1e-3)
+    # the three-particle jet by hand: exclusive kT 2-jet axes are (1+3) and 2, not particle 1 and 2
+    p4, mask = padded(THREE)
+    ekt3 = high_level_features(p4, mask, R, tau_axes="exclusive-kt")
+    np.testing.assert_allclose(ekt3[0, tau.start : tau.start + 3], exclusive_kt_taus(THREE, R), rtol=1e-5, atol=1e-7)
+    assert feature(ekt3, "j_tau2_b1")[0] > feature(three_hl, "j_tau2_b1")[0]
+    with pytest.raises(ValueError, match="unknown tau axes"):
+        high_level_features(p4, mask, R, tau_axes="kt")
+
+
+def test_fastjet_banner_is_silenced():
+    import subprocess
+    import sys
+
+    code = (
+        "import jetzoo.physics.features as f, numpy as np\n"
+        "p4 = np.array([[[10.0, 0, 0, 10.0], [5.0, 1.0, 0, 5.1]]]); f.high_level_features(p4, p4[..., 3] > 0, 0.8)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "FastJet release" not in result.stdout + result.stderr

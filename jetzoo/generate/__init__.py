@@ -2,7 +2,7 @@
 
 from jetzoo.generate.api import cache_dir, default_dataset_path, ensure_generated, generate
 from jetzoo.generate.cli import add_generate_arguments, run_generate_command
-from jetzoo.generate.recipes import RECIPES, Recipe
+from jetzoo.generate.recipes import RECIPES, Recipe, stale_recipe_warning
 
 __all__ = [
     "RECIPES",
@@ -13,4 +13,5 @@ __all__ = [
     "ensure_generated",
     "generate",
     "run_generate_command",
+    "stale_recipe_warning",
 ]

@@ -1,13 +1,22 @@
-"""`generate`: make a labelled jet file from a recipe; `ensure_generated`: the same, cached on disk."""
+"""`generate`: make a labelled jet file from a recipe; `ensure_generated`: the same, cached on disk.
+
+The cache holds one file per (recipe, recipe version, seed, n, max_particles, tau axes), named by
+`default_dataset_path`. `generate(out=...)` copies the cached file when it exists and reads whole,
+instead of regenerating the same bytes; `ensure_generated` reuses only that cached file, and regenerates
+it (saying so on stderr) when it does not read.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 from pathlib import Path
 
 from jetzoo.generate.recipes import get_recipe
 
 DEFAULT_MAX_PARTICLES = 100
+STARTUP_SECONDS = 8.0  # worker start-up (imports) and Pythia init, added to the estimate
 
 
 def cache_dir() -> Path:
@@ -15,11 +24,50 @@ def cache_dir() -> Path:
     return Path(os.environ.get("JETZOO_CACHE") or Path.home() / ".cache" / "jetzoo")
 
 
-def default_dataset_path(recipe: str, n: int, seed: int = 0, max_particles: int = DEFAULT_MAX_PARTICLES) -> Path:
-    """`<cache_dir>/<recipe>-v<version>-seed<seed>-n<n>.h5` (`-p<P>` added when P is not the default)."""
+def _tau_axes(recipe: str, tau_axes: str | None) -> str:
+    from jetzoo.physics.features import check_tau_axes
+
+    return check_tau_axes(tau_axes or get_recipe(recipe).tau_axes)
+
+
+def default_dataset_path(
+    recipe: str, n: int, seed: int = 0, max_particles: int = DEFAULT_MAX_PARTICLES, tau_axes: str | None = None
+) -> Path:
+    """`<cache_dir>/<recipe>-v<version>-seed<seed>-n<n>.h5`.
+
+    `-p<P>` is added when P is not the default, `-tau-<axes>` when the tau axes are not the recipe's.
+    """
     r = get_recipe(recipe)
     suffix = "" if max_particles == DEFAULT_MAX_PARTICLES else f"-p{max_particles}"
+    axes = _tau_axes(recipe, tau_axes)
+    if axes != r.tau_axes:
+        suffix += f"-tau-{axes}"
     return cache_dir() / f"{r.name}-v{r.version}-seed{seed}-n{n}{suffix}.h5"
+
+
+def say(message: str) -> None:
+    """One line on stderr, outside any progress bar."""
+    print(f"jetzoo: {message}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(5, 5 * round(seconds / 5)):.0f} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60):.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def announcement(recipe: str, n: int, seed: int, path: Path, workers: int, n_chunks: int, tau_axes: str) -> str:
+    """What is generated, where, and how long it should take (from the recipe's measured jets/s/core)."""
+    r = get_recipe(recipe)
+    cores = max(1, min(workers, n_chunks, os.cpu_count() or 1))
+    seconds = STARTUP_SECONDS + n / (r.jets_per_core_second * cores)
+    return (
+        f"generating {n} {r.name} jets ({'/'.join(r.class_names)}; recipe v{r.version}, seed {seed}, "
+        f"tau axes {tau_axes}) with Pythia 8 + FastJet into {path}; expected ~{_duration(seconds)} "
+        f"on {cores} core{'s' if cores > 1 else ''} (~{r.jets_per_core_second:g} jets/s per core)"
+    )
 
 
 def generate(
@@ -31,14 +79,22 @@ def generate(
     max_particles: int = DEFAULT_MAX_PARTICLES,
     overwrite: bool = False,
     progress: bool = True,
+    tau_axes: str | None = None,
+    announce: bool = True,
+    reuse_cache: bool = True,
 ) -> Path:
     """Generate `n` jets (n / K per class) of `recipe` with Pythia 8 + FastJet and write them to `out`.
 
-    The arrays depend only on (recipe, seed, n, max_particles), never on `workers` (default: all cores).
-    `out` defaults to `default_dataset_path(...)`. An existing `out` raises JetDataError unless `overwrite`.
+    The arrays depend only on (recipe, seed, n, max_particles, tau_axes), never on `workers` (default: all
+    cores). `out` defaults to `default_dataset_path(...)`. An existing `out` raises JetDataError unless
+    `overwrite`. When the cache already holds this very file (`default_dataset_path`, reading whole) it
+    is copied to `out` (atomically) instead of regenerated, unless `reuse_cache=False`.
+    `tau_axes` (None: the recipe's) picks the N-subjettiness axes; `announce` prints one line on stderr
+    saying what is generated, where, and the expected time.
     """
     from jetzoo.generate.runner import default_workers, plan_chunks, run_chunks, shuffle_permutation
-    from jetzoo.generate.writer import refuse_existing, write_jets
+    from jetzoo.generate.writer import copy_atomically, refuse_existing, remove_stale_temp_files, unreadable_reason
+    from jetzoo.generate.writer import write_jets
 
     r = get_recipe(recipe)
     if n < 1:
@@ -47,11 +103,22 @@ def generate(
         raise ValueError(f"seed must be >= 0, got {seed}")
     if max_particles < 1:
         raise ValueError(f"max_particles must be >= 1, got {max_particles}")
-    path = Path(out) if out is not None else default_dataset_path(recipe, n, seed, max_particles)
+    axes = _tau_axes(recipe, tau_axes)
+    cached = default_dataset_path(recipe, n, seed, max_particles, axes)
+    path = Path(out) if out is not None else cached
     refuse_existing(path, overwrite)  # fail before spending time on generation
-    tasks = plan_chunks(r, n, seed, max_particles)
-    chunks = run_chunks(tasks, workers or default_workers(), progress, total=n)
-    return write_jets(path, chunks, shuffle_permutation(n, seed), r, seed, n, overwrite)
+    if reuse_cache and path.resolve() != cached.resolve() and cached.exists() and unreadable_reason(cached) is None:
+        if announce:
+            say(f"copying the cached {cached} (same recipe v{r.version}, seed, n) to {path} instead of regenerating it")
+        return copy_atomically(cached, path, overwrite)
+    if path.parent.is_dir():
+        remove_stale_temp_files(path)
+    tasks = plan_chunks(r, n, seed, max_particles, axes)
+    n_workers = workers or default_workers()
+    if announce:
+        say(announcement(recipe, n, seed, path, n_workers, len(tasks), axes))
+    chunks = run_chunks(tasks, n_workers, progress, total=n)
+    return write_jets(path, chunks, shuffle_permutation(n, seed), r, seed, n, overwrite, axes)
 
 
 def ensure_generated(
@@ -61,15 +128,31 @@ def ensure_generated(
     max_particles: int = DEFAULT_MAX_PARTICLES,
     workers: int | None = None,
     progress: bool = True,
+    tau_axes: str | None = None,
 ) -> Path:
     """The cached file for (recipe, n, seed), generated on first use. Files are only ever complete (atomic write).
 
+    A cached file that does not read whole (truncated, damaged) is regenerated, after one line on stderr.
+    Only this exact file is reused: a copy written elsewhere with `generate(out=...)` is not looked for.
     Two processes racing to create the same file both generate it; the content is identical, so the
     later atomic rename (overwrite=True) replaces a file with an equal one.
     """
-    path = default_dataset_path(recipe, n, seed, max_particles)
+    from jetzoo.generate.writer import unreadable_reason
+
+    path = default_dataset_path(recipe, n, seed, max_particles, tau_axes)
     if path.exists():
-        return path
+        problem = unreadable_reason(path)
+        if problem is None:
+            return path
+        say(f"cached file {path} does not read ({problem}); regenerating it")
     return generate(
-        recipe, n, seed, path, workers=workers, max_particles=max_particles, overwrite=True, progress=progress
+        recipe,
+        n,
+        seed,
+        path,
+        workers=workers,
+        max_particles=max_particles,
+        overwrite=True,
+        progress=progress,
+        tau_axes=tau_axes,
     )

@@ -19,7 +19,7 @@ import numpy as np
 from jetzoo.generate.recipes import Recipe
 from jetzoo.generate.truth import EventRecords, hard_objects, match_jets
 from jetzoo.physics import kinematics
-from jetzoo.physics.features import hls4ml_particle_features, jagged_high_level_features
+from jetzoo.physics.features import DEFAULT_TAU_AXES, hls4ml_particle_features, jagged_high_level_features
 
 NEUTRINOS = (12, 14, 16)
 MIN_BATCH_EVENTS, MAX_BATCH_EVENTS = 8, 200
@@ -57,8 +57,12 @@ def generate_chunk(
     pythia_seed: int,
     max_particles: int,
     on_jets: Callable[[int], None] | None = None,
+    tau_axes: str | None = None,
 ) -> JetChunk:
-    """Run Pythia until `n_jets` jets of class `class_index` are found; `on_jets(k)` reports progress."""
+    """Run Pythia until `n_jets` jets of class `class_index` are found; `on_jets(k)` reports progress.
+
+    `tau_axes` (default: the recipe's) only changes the tau_N features, never which jets are made.
+    """
     pythia = make_pythia(recipe.pythia_settings(class_index), pythia_seed)
     wanted = recipe.sources[class_index].matched_ids
     found: list[ak.Array] = []
@@ -79,7 +83,9 @@ def generate_chunk(
             found_what = f"{n_found} {recipe.class_names[class_index]} jets in {n_events} events"
             raise RuntimeError(f"recipe {recipe.name}: only {found_what}; check its Pythia settings")
     constituents = ak.concatenate(found) if len(found) > 1 else found[0]
-    return finish_chunk(constituents, recipe.jet_radius, max_particles, class_index, n_events)
+    return finish_chunk(
+        constituents, recipe.jet_radius, max_particles, class_index, n_events, tau_axes or recipe.tau_axes
+    )
 
 
 def select_jets(events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...]) -> ak.Array:
@@ -109,10 +115,17 @@ def select_jets(events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...]) -
     return constituents[keep]
 
 
-def finish_chunk(constituents: ak.Array, jet_radius: float, max_particles: int, label: int, n_events: int) -> JetChunk:
+def finish_chunk(
+    constituents: ak.Array,
+    jet_radius: float,
+    max_particles: int,
+    label: int,
+    n_events: int,
+    tau_axes: str = DEFAULT_TAU_AXES,
+) -> JetChunk:
     """High-level features from all constituents; then pT-sort, truncate to P, pad, particle features."""
     constituents = ak.zip({k: ak.values_astype(constituents[k], np.float64) for k in ("px", "py", "pz", "E")})
-    hl = jagged_high_level_features(constituents, jet_radius)
+    hl = jagged_high_level_features(constituents, jet_radius, tau_axes)
     jet = np.stack([ak.to_numpy(ak.sum(constituents[k], axis=1)) for k in ("px", "py", "pz", "E")], axis=-1)
     order = ak.argsort(constituents.px**2 + constituents.py**2, axis=1, ascending=False, stable=True)
     ordered = constituents[order]

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from jetzoo.generate.api import DEFAULT_MAX_PARTICLES, default_dataset_path, generate
-from jetzoo.generate.recipes import RECIPES
+from jetzoo.generate.api import DEFAULT_MAX_PARTICLES, ensure_generated, generate
+from jetzoo.generate.recipes import RECIPES, TAU_AXES_CHOICES
+
+SEED_NOTE = (
+    "Same seed, shared jets: chunk seeds depend only on (seed, class, chunk), so files of one recipe and "
+    "seed share their jets (every jet of --n 2000 --seed 0 is also in --n 4000 --seed 0, in another order; "
+    "that lets a dataset grow shard by shard). For independent train and test samples use different "
+    "--seed values. A file already in the cache (same recipe version, seed, n) is copied to --out, not "
+    "regenerated."
+)
 
 
 def _positive_int(text: str) -> int:
@@ -23,12 +31,22 @@ def _non_negative_int(text: str) -> int:
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = SEED_NOTE
     recipes = ", ".join(f"{r.name} ({'/'.join(r.class_names)})" for r in RECIPES.values())
     parser.add_argument("--recipe", required=True, choices=sorted(RECIPES), help=f"what to generate: {recipes}")
     parser.add_argument("--n", required=True, type=_positive_int, help="number of jets (split evenly over the classes)")
-    parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--out", default=None, help="output .h5 file (default: <cache>/<recipe>-v<version>-seed<seed>-n<n>.h5)"
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="random seed (default 0); files with the same seed share jets: use different seeds for "
+        "independent samples",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output .h5 file (default: the cache file <cache>/<recipe>-v<version>-seed<seed>-n<n>.h5, "
+        "reused if present)",
     )
     parser.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
     parser.add_argument(
@@ -37,21 +55,35 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_PARTICLES,
         help=f"constituents kept per jet, hardest first (default {DEFAULT_MAX_PARTICLES})",
     )
+    defaults = ", ".join(f"{r.name}: {r.tau_axes}" for r in RECIPES.values())
+    parser.add_argument(
+        "--tau-axes",
+        choices=TAU_AXES_CHOICES,
+        default=None,
+        help=f"N-subjettiness axes for j_tau*_b1: winner-take-all kT or exclusive kT (default per recipe: {defaults})",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
 
 def run_generate_command(args: argparse.Namespace) -> int:
-    out = args.out or default_dataset_path(args.recipe, args.n, args.seed, args.max_particles)
+    tau_axes = getattr(args, "tau_axes", None)
+    if args.out is None and not args.overwrite:  # the cache file: reused when it reads, else (re)generated
+        path = ensure_generated(
+            args.recipe, args.n, args.seed, args.max_particles, args.workers, not args.no_progress, tau_axes
+        )
+        print(path)
+        return 0
     path = generate(
         args.recipe,
         args.n,
         seed=args.seed,
-        out=out,
+        out=args.out,
         workers=args.workers,
         max_particles=args.max_particles,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        tau_axes=tau_axes,
     )
     print(path)
     return 0

@@ -5,13 +5,25 @@ cut into chunks of `recipe.chunk_jets`; chunk (c, i) seeds its Pythia from
 SeedSequence(seed, spawn_key=(c, i)). Chunks are collected in plan order and the rows finally shuffled
 with a permutation drawn from SeedSequence(seed, spawn_key=(SHUFFLE_KEY,)), so the output is identical
 for any number of workers.
+
+Seeds therefore depend only on (seed, class, chunk): files of one recipe and seed share their jets (the
+n = 2000 file is made of the first chunks of the n = 4000 one, before the final shuffle); use different
+seeds for independent samples.
+
+Workers die with the process that started them (`_die_with_parent`): a `kill -9` of `jetzoo generate`
+leaves no orphan Pythia processes behind.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,9 +44,10 @@ class ChunkTask:
     n_jets: int
     pythia_seed: int
     max_particles: int
+    tau_axes: str | None = None  # None: the recipe's
 
 
-def plan_chunks(recipe: Recipe, n: int, seed: int, max_particles: int) -> list[ChunkTask]:
+def plan_chunks(recipe: Recipe, n: int, seed: int, max_particles: int, tau_axes: str | None = None) -> list[ChunkTask]:
     k = len(recipe.sources)
     tasks = []
     for c in range(k):
@@ -49,6 +62,7 @@ def plan_chunks(recipe: Recipe, n: int, seed: int, max_particles: int) -> list[C
                     n_jets=min(recipe.chunk_jets, n_class - start),
                     pythia_seed=int(state) % PYTHIA_MAX_SEED + 1,
                     max_particles=max_particles,
+                    tau_axes=tau_axes,
                 )
             )
     return tasks
@@ -78,15 +92,44 @@ def run_chunks(tasks: list[ChunkTask], workers: int, progress: bool, total: int)
 
 def _run_task(task: ChunkTask, on_jets=None) -> JetChunk:
     recipe = get_recipe(task.recipe_name)
-    return generate_chunk(recipe, task.class_index, task.n_jets, task.pythia_seed, task.max_particles, on_jets)
+    return generate_chunk(
+        recipe, task.class_index, task.n_jets, task.pythia_seed, task.max_particles, on_jets, task.tau_axes
+    )
 
 
 _progress_queue = None
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _init_worker(progress_queue) -> None:
+def _init_worker(progress_queue, parent_pid: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
+    _die_with_parent(parent_pid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker end when `parent_pid` does, however it ends (kill -9 included).
+
+    Linux: the kernel sends SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG). Elsewhere, or if prctl
+    fails: a daemon thread polling the parent pid. Either way, a parent already gone by now ends us at once.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="jetzoo-parent-watch").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _run_task_in_worker(task: ChunkTask) -> JetChunk:
@@ -96,7 +139,7 @@ def _run_task_in_worker(task: ChunkTask) -> JetChunk:
 def _run_pool(tasks: list[ChunkTask], workers: int, bar) -> list[JetChunk]:
     ctx = mp.get_context("spawn")
     progress_queue = ctx.Queue()
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(progress_queue,)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(progress_queue, os.getpid())) as pool:
         pending = [pool.apply_async(_run_task_in_worker, (t,)) for t in tasks]
         while True:
             try:

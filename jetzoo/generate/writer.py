@@ -1,13 +1,19 @@
 """Write generated jets as one HDF5 file in the layout of docs/DESIGN.md section 3, atomically.
 
-The file is written to `<out>.tmp-<pid>` in the same directory and renamed over `out` only when
-complete; on any error or Ctrl-C the temporary file is removed, so a file at `out` is always whole.
+The file is written to `<out>.tmp-<host>-<pid>` in the same directory and renamed over `out` only when
+complete; on any error or Ctrl-C the temporary file is removed, so a file at `out` is always whole. A
+writer killed outright (kill -9, power loss) leaves its temporary file; the next write of the same `out`
+removes the temporary files of this host whose process is gone (other hosts may share the filesystem:
+their files are left alone).
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
+import socket
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +35,66 @@ def refuse_existing(out: Path, overwrite: bool) -> None:
         raise JetDataError(f"{out}: exists; pass --overwrite to replace it")
 
 
+def temp_path(out: Path) -> Path:
+    return out.with_name(f"{out.name}.tmp-{socket.gethostname()}-{os.getpid()}")
+
+
+def _process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def remove_stale_temp_files(out: Path) -> list[Path]:
+    """Remove `<out>.tmp-<this host>-<pid>` files whose process is dead; returns what was removed."""
+    prefix = f"{out.name}.tmp-{socket.gethostname()}-"
+    removed = []
+    for tmp in out.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = tmp.name[len(prefix) :]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_is_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def copy_atomically(src: Path, out: Path, overwrite: bool) -> Path:
+    """Copy `src` to `out` through a temporary file + rename (as `write_jets`)."""
+    refuse_existing(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out)
+    tmp = temp_path(out)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """None if `path` reads as a whole generated file, else what is wrong (a truncated file, a missing dataset)."""
+    try:
+        with h5py.File(path, "r") as f:
+            n = int(f.attrs["n"])
+            jets = f["jets"][:]
+            if len(jets) != n:
+                return f"{len(jets)} jets where its attributes say {n}"
+            for key in ("jetConstituentList", "jetConstituentP4"):
+                if len(f[key]) != n:
+                    return f"{key} has {len(f[key])} rows, not {n}"
+                if n:
+                    f[key][n - 1]  # the last chunk: what a truncated file lacks first
+    except Exception as err:  # noqa: BLE001 - any failure to read is the answer
+        lines = str(err).strip().splitlines()
+        return f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return None
+
+
 def jet_column_names(class_names: list[str]) -> list[str]:
     # labels directly before j_index, so jets[:, -6:-1] are g, q, W, Z, t as in the public hls4ml files
     return [*HL_FEATURE_NAMES, "j_undef", *(f"j_{c.lower()}" for c in class_names), "j_index"]
@@ -45,14 +111,22 @@ def generator_description() -> str:
 
 
 def write_jets(
-    out: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int, overwrite: bool
+    out: Path,
+    chunks: list[JetChunk],
+    order: np.ndarray,
+    recipe: Recipe,
+    seed: int,
+    n: int,
+    overwrite: bool,
+    tau_axes: str | None = None,
 ) -> Path:
     """Concatenate `chunks`, reorder rows by `order`, and write them atomically to `out`."""
     refuse_existing(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    remove_stale_temp_files(out)
+    tmp = temp_path(out)
     try:
-        _write(tmp, chunks, order, recipe, seed, n)
+        _write(tmp, chunks, order, recipe, seed, n, tau_axes or recipe.tau_axes)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -74,12 +148,13 @@ def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], **at
         f.attrs.update(jetzoo_version=jetzoo.__version__, class_names=list(class_names), n=len(labels), **attrs)
 
 
-def _write(path: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int) -> None:
+def _write(
+    path: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int, tau_axes: str
+) -> None:
     join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
     write_jet_file(
         path, join("hl"), join("labels"), join("particles"), join("p4"), recipe.class_names,
-        recipe=recipe.name,
-        recipe_version=recipe.version,
+        **recipe.provenance(tau_axes),
         seed=seed,
         jet_radius=recipe.jet_radius,
         generator=generator_description(),

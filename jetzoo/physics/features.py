@@ -9,10 +9,15 @@ large enough that all of them end in a single jet. Conventions (all angles in ra
   `exclusive_jets_softdrop_grooming` (checked in tests), whose cost in fastjet 3.5 grows as N^2
   (about 4 ms per 80-particle jet, as long as generating the jet) and which is therefore not used.
 - `j_tau{1,2,3}_b1`: N-subjettiness with beta = 1, normalised measure
-  tau_N = sum_i pT_i min_k dR_ik / (sum_i pT_i * R0), R0 = jet radius, winner-take-all kT axes.
+  tau_N = sum_i pT_i min_k dR_ik / (sum_i pT_i * R0), R0 = jet radius, with the axes `tau_axes`
+  (`TAU_AXES`): "wta-kt" (default) = winner-take-all kT axes, "exclusive-kt" = the N exclusive kT jets
+  (E-scheme), the convention of the published hls4ml files (tau_N 12-16% higher). This is the one place
+  jetzoo computes tau_N for datasets (`jetzoo.generative_metrics` has its own numpy version for metrics).
 - `j_c2_b1`, `j_d2_b1`: C2 = e3 / e2^2 and D2 = e3 / e2^3 with beta = 1, where
   e_n = sum over n-tuples of prod(pT) * prod(pairwise dR) / (sum pT)^n.
 - Ratios whose denominator is zero (one-particle jets) are set to 0.
+
+Importing this module silences FastJet's banner (`silence_fastjet_banner`).
 """
 
 from __future__ import annotations
@@ -48,21 +53,53 @@ SOFT_DROP_ZCUT = 0.1
 # so that no constituent is ever merged with the beam.
 RECLUSTER_RADIUS = 10.0
 BLOCK_JETS = 20_000  # jets per FastJet call in `high_level_features`, to bound memory on large inputs
+# N-subjettiness axes: jetzoo name -> fastjet-contrib Nsubjettiness axes definition
+TAU_AXES = {"wta-kt": "WTA_KT_Axes", "exclusive-kt": "KT_Axes"}
+DEFAULT_TAU_AXES = "wta-kt"
 
 
-def high_level_features(p4: np.ndarray, mask: np.ndarray, jet_radius: float) -> np.ndarray:
+def silence_fastjet_banner() -> None:
+    """Send FastJet's 13-line banner nowhere: a null banner stream, then the one-time banner "printed" into it.
+
+    FastJet prints it (to stdout) at the first clustering of each process; the Python bindings and the
+    awkward interface share one libfastjet, so this once per process silences both. Idempotent.
+    """
+    try:
+        swig_cs = fastjet._swig.ClusterSequence
+        swig_cs.set_fastjet_banner_stream(None)
+        swig_cs.print_banner()
+    except AttributeError:  # another fastjet build: keep its banner rather than fail
+        pass
+
+
+silence_fastjet_banner()
+
+
+def check_tau_axes(tau_axes: str) -> str:
+    if tau_axes not in TAU_AXES:
+        raise ValueError(f"unknown tau axes {tau_axes!r}; choose one of {sorted(TAU_AXES)}")
+    return tau_axes
+
+
+def high_level_features(
+    p4: np.ndarray, mask: np.ndarray, jet_radius: float, tau_axes: str = DEFAULT_TAU_AXES
+) -> np.ndarray:
     """`HL_FEATURE_NAMES` for N padded jets: p4 (N, P, 4) as (px, py, pz, E), mask (N, P) -> float32 (N, F)."""
+    check_tau_axes(tau_axes)
     mask = np.asarray(mask, dtype=bool)
     blocks = []
     for start in range(0, len(mask), BLOCK_JETS):
         m = mask[start : start + BLOCK_JETS]
         flat = np.asarray(p4[start : start + BLOCK_JETS], dtype=np.float64)[m]
-        blocks.append(jagged_high_level_features(_jagged(flat, m.sum(axis=1)), jet_radius))
+        blocks.append(jagged_high_level_features(_jagged(flat, m.sum(axis=1)), jet_radius, tau_axes))
     return np.concatenate(blocks) if blocks else np.zeros((0, len(HL_FEATURE_NAMES)), dtype=np.float32)
 
 
-def jagged_high_level_features(constituents: ak.Array, jet_radius: float) -> np.ndarray:
+def jagged_high_level_features(
+    constituents: ak.Array, jet_radius: float, tau_axes: str = DEFAULT_TAU_AXES
+) -> np.ndarray:
     """`HL_FEATURE_NAMES` for jets given as a jagged awkward array (jets x particles, fields px py pz E)."""
+    axes_definition = TAU_AXES[check_tau_axes(tau_axes)]
     counts = ak.to_numpy(ak.num(constituents))
     out = np.zeros((len(counts), len(HL_FEATURE_NAMES)), dtype=np.float64)
     out[:, HL_FEATURE_NAMES.index("j_multiplicity")] = counts
@@ -78,7 +115,7 @@ def jagged_high_level_features(constituents: ak.Array, jet_radius: float) -> np.
         ak.flatten(
             cs.njettiness(
                 measure_definition="NormalizedMeasure",
-                axes_definition="WTA_KT_Axes",
+                axes_definition=axes_definition,
                 njets=[1, 2, 3],
                 beta=1.0,
                 R0=float(jet_radius),
