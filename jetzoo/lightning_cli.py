@@ -151,6 +151,10 @@ class JetzooCLI(LightningCLI):
         hparams = dict(checkpoint.get("hyper_parameters", {}))
         hparams.pop("_instantiator", None)
         hparams.pop("_class_path", None)
+        data_args = cfg.data.get("init_args") if cfg.get("data") is not None else None
+        if hparams.get("class_names") and data_args is not None and "classes" in data_args and not data_args.classes:
+            # the model's classes, in its order: a file of one class (QCD only) is tested/predicted as such
+            data_args["classes"] = list(hparams["class_names"])
         if hparams:
             # the architecture the checkpoint was trained with; the data's dimensions are set later
             model = {"class_path": cfg.model.class_path, "dict_kwargs": hparams}

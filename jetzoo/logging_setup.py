@@ -42,21 +42,24 @@ class _DropTips(logging.Filter):
         return "Tip:" not in record.getMessage()
 
 
+_TIPS = _DropTips()
+_LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+
+
 def quiet_output(verbose: bool) -> None:
     """Silence library tips and deprecation warnings unless `--verbose` (or JETZOO_VERBOSE=1)."""
     if verbose:
         os.environ[VERBOSE_ENV] = "1"
-    if os.environ.get(VERBOSE_ENV) == "1":
+    verbose = os.environ.get(VERBOSE_ENV) == "1"
+    for name in _LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        for target in (logger, *logger.handlers):
+            (target.removeFilter if verbose else target.addFilter)(_TIPS)  # both idempotent
+    if verbose:
         return
     for category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
         warnings.filterwarnings("ignore", category=category)
     # Lightning's advice to the reader, not about this run: more workers, litlogger, "Seed set to"
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
-    tips = _DropTips()
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        logger = logging.getLogger(name)
-        logger.addFilter(tips)
-        for handler in logger.handlers:
-            handler.addFilter(tips)
     logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)

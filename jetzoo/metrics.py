@@ -53,3 +53,20 @@ class BackgroundRejection(Metric):
             for eff in self.signal_efficiencies:
                 out[f"c{c}_eff{eff}"] = background_rejection(probs[:, c], target == c, eff)
         return out
+
+
+class ClassCounts(Metric):
+    """Jets per true class (summed across processes): which classes a macro average may include."""
+
+    full_state_update = False
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.add_state("counts", default=torch.zeros(num_classes, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, probs: torch.Tensor, target: torch.Tensor) -> None:
+        self.counts += torch.bincount(target.detach().long(), minlength=self.num_classes)[: self.num_classes]
+
+    def compute(self) -> torch.Tensor:
+        return self.counts

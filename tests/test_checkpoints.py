@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,19 +17,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import run_jetzoo
+from helpers import jetzoo_in_process
 from jetzoo import registry
 from jetzoo.checkpoints import CheckpointError, load_checkpoint_file, save_checkpoint_atomically
 from jetzoo.lightning_cli import check_shapes_fit
 from jetzoo.zoo.mlp import MLP
 
-PAYLOAD = '''
-import os, sys, torch
 class Payload:
+    """Unpickling this runs `touch marker` (pickled as a call of os.system, like any real attack)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
     def __reduce__(self):
-        return (os.system, ("touch " + sys.argv[2],))
-torch.save({"state_dict": {}, "hyper_parameters": {"lr": Payload()}}, sys.argv[1])
-'''
+        return (os.system, (f"touch {self.marker}",))
+
+
+def write_payload(path: Path, marker: Path) -> None:
+    torch.save({"state_dict": {}, "hyper_parameters": {"lr": Payload(marker)}}, path)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +42,7 @@ def served(tmp_path_factory, mlp_run):
     """A real pickle payload and a good checkpoint, served over HTTP on 127.0.0.1."""
     root = tmp_path_factory.mktemp("served")
     marker = root / "PWNED"
-    subprocess.run([sys.executable, "-c", PAYLOAD, str(root / "evil.ckpt"), str(marker)], check=True)
+    write_payload(root / "evil.ckpt", marker)
     (root / "good.ckpt").write_bytes(mlp_run[1].read_bytes())
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -49,19 +55,30 @@ def test_the_payload_is_real(served, tmp_path):
     """The same file, unpickled the unsafe way, does run its command: the tests below can fail."""
     _, root, _ = served
     marker = tmp_path / "ran"
-    subprocess.run([sys.executable, "-c", PAYLOAD, str(tmp_path / "p.ckpt"), str(marker)], check=True)
+    write_payload(tmp_path / "p.ckpt", marker)
     torch.load(tmp_path / "p.ckpt", weights_only=False)
     assert marker.exists()
 
 
-def test_remote_checkpoint_is_refused_by_the_cli_and_runs_nothing(served, top_jets_file, tmp_path):
-    """`predict` here; `test` and `fit` share the same check (`JetzooCLI._parse_ckpt_path`)."""
+@pytest.mark.parametrize("command", ["test", "predict"])
+def test_remote_checkpoint_is_refused_by_the_cli_and_runs_nothing(served, top_jets_file, tmp_path, capfd, monkeypatch, command):
     url, _, marker = served
-    result = run_jetzoo("predict", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", f"{url}/evil.ckpt", cwd=tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    args = (command, "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", f"{url}/evil.ckpt")
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, cwd=tmp_path)
+    assert code == 2
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and "remote checkpoints are refused" in lines[0] and "evil.ckpt" in lines[0]
     assert not marker.exists()
+
+
+def test_opted_in_remote_checkpoint_is_downloaded_and_tested(served, top_jets_file, tmp_path, capfd, monkeypatch):
+    url, _, _ = served
+    code, out, err = jetzoo_in_process(
+        capfd, monkeypatch, "test", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", f"{url}/good.ckpt",
+        "--allow_remote_checkpoint", "true", "--trainer.enable_progress_bar", "false", cwd=tmp_path,
+    )
+    assert code == 0, err[-3000:]
+    assert float(re.search(r"test/auc\s*[│|]\s*([0-9.]+)", out).group(1)) > 0.8
 
 
 def test_registry_refuses_urls_and_loads_opted_in_downloads_weights_only(served):
@@ -75,19 +92,21 @@ def test_registry_refuses_urls_and_loads_opted_in_downloads_weights_only(served)
     assert isinstance(model, MLP)
 
 
-def test_local_payload_is_a_one_line_error_not_a_traceback(served, top_jets_file, tmp_path):
+def test_local_payload_is_a_one_line_error_not_a_traceback(served, top_jets_file, tmp_path, capfd, monkeypatch):
     _, root, marker = served
-    result = run_jetzoo("test", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", root / "evil.ckpt", cwd=tmp_path)
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "refused: it would run posix.system" in result.stderr and str(root / "evil.ckpt") in result.stderr
+    args = ("test", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", root / "evil.ckpt")
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, cwd=tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "refused: it would run posix.system" in err and str(root / "evil.ckpt") in err
     assert not marker.exists()
 
 
-def test_checkpoint_of_another_model_is_an_error_naming_both(mlp_run, top_jets_file, tmp_path):
+def test_checkpoint_of_another_model_is_an_error_naming_both(mlp_run, top_jets_file, tmp_path, capfd, monkeypatch):
     _, ckpt, _ = mlp_run
-    result = run_jetzoo("test", "--model", "particlenet", "--data.path", top_jets_file, "--ckpt_path", ckpt, cwd=tmp_path)
-    assert result.returncode == 2
-    (line,) = result.stderr.strip().splitlines()
+    args = ("test", "--model", "particlenet", "--data.path", top_jets_file, "--ckpt_path", ckpt)
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, cwd=tmp_path)
+    assert code == 2
+    (line,) = err.strip().splitlines()
     assert str(ckpt) in line and "'mlp'" in line and "'particlenet'" in line
     with pytest.raises(CheckpointError, match="'mlp'.*'particlenet'"):
         registry.load_checkpoint("particlenet", str(ckpt))

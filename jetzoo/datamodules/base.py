@@ -9,6 +9,7 @@ docs/DESIGN.md §4 for the batch layout of each view.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar
@@ -68,6 +69,29 @@ class EpochShuffleSampler(RandomSampler):
         return iter(torch.randperm(len(self.data_source), generator=generator).tolist())
 
 
+def select_classes(table: JetTable, classes: list[str] | None) -> JetTable:
+    """The task's classes: `classes` in that order (jets of other classes dropped, a listed class
+    may have no jets), or by default the classes that have jets, in the source's order.
+
+    A source's declared label set (JetClass declares 10) never defines the task by itself: a
+    class with no jets would enter every macro average as AUC 0.
+    """
+    if classes is None:
+        counts = np.bincount(table.labels, minlength=len(table.class_names))
+        classes = [name for name, count in zip(table.class_names, counts) if count > 0]
+        if classes == list(table.class_names):
+            return table
+    unknown = [c for c in classes if c not in table.class_names]
+    if unknown:
+        raise JetDataError(f"{table.source}: no class {', '.join(map(repr, unknown))} in the data (classes: {', '.join(table.class_names)})")
+    new_index = np.full(len(table.class_names), -1, dtype=np.int64)
+    for i, name in enumerate(classes):
+        new_index[table.class_names.index(name)] = i
+    keep = np.flatnonzero(new_index[table.labels] >= 0)
+    selected = table.subset(keep)
+    return dataclasses.replace(selected, labels=new_index[selected.labels], class_names=list(classes))
+
+
 class JetDataModule(L.LightningDataModule, ABC):
     # the views this source can serve (docs/DESIGN.md §4); a source without constituents sets ("hl",)
     supported_views: ClassVar[tuple[str, ...]] = VIEWS
@@ -89,6 +113,7 @@ class JetDataModule(L.LightningDataModule, ABC):
         max_jets: int | None = None,
         num_workers: int = 0,
         view: str | None = None,
+        classes: list[str] | None = None,
     ):
         super().__init__()
         if view is not None and view not in VIEWS:
@@ -101,6 +126,7 @@ class JetDataModule(L.LightningDataModule, ABC):
         self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
         self.balance_classes, self.max_jets, self.num_workers = balance_classes, max_jets, num_workers
         self.view = view
+        self.classes = list(classes) if classes else None
         self._table: JetTable | None = None
         self.datasets: dict[str, DictDataset] = {}
 
@@ -113,7 +139,7 @@ class JetDataModule(L.LightningDataModule, ABC):
     @property
     def table(self) -> JetTable:
         if self._table is None:
-            table = self.read_table().validate()
+            table = select_classes(self.read_table().validate(), self.classes)
             if self.max_jets is not None and len(table) > self.max_jets:
                 order = np.random.default_rng(self.seed).permutation(len(table))[: self.max_jets]
                 table = table.subset(np.sort(order))

@@ -20,7 +20,8 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC
 
-from jetzoo.metrics import BackgroundRejection
+from jetzoo.errors import JetDataError
+from jetzoo.metrics import BackgroundRejection, ClassCounts
 
 Scheduler = Literal["none", "cosine", "onecycle"]
 
@@ -62,12 +63,13 @@ class JetTagger(L.LightningModule, ABC):
         self.test_metrics = self._metric_collection()
 
     def _metric_collection(self) -> nn.ModuleDict:
-        k = self.num_classes
+        k = max(self.num_classes, 2)  # a one-class model builds (and `setup` refuses to fit it in one line)
         return nn.ModuleDict(
             {
                 "acc": MulticlassAccuracy(k, average="micro"),
                 "auc_per_class": MulticlassAUROC(k, average=None),
                 "rejection": BackgroundRejection(k),
+                "counts": ClassCounts(k),
                 "loss": MeanMetric(),
             }
         )
@@ -96,6 +98,15 @@ class JetTagger(L.LightningModule, ABC):
             else:
                 metric.update(probs, batch["label"])
 
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.num_classes < 2:
+            datamodule = getattr(self.trainer, "datamodule", None)
+            source = getattr(datamodule, "path", None) or type(datamodule).__name__
+            raise JetDataError(
+                f"{source}: {self.num_classes} class ({', '.join(self.class_names)}) in the data after "
+                "--data.classes; a tagger needs at least 2 to fit (predicting on one class is fine)"
+            )
+
     def validation_step(self, batch, batch_idx):
         self._eval_step(batch, self.val_metrics, "val")
 
@@ -107,16 +118,24 @@ class JetTagger(L.LightningModule, ABC):
         for metric in metrics.values():
             metric.reset()
         names = self.class_names
+        present = [c for c in range(self.num_classes) if values["counts"][c] > 0]
         out = {f"{stage}/loss": values["loss"], f"{stage}/acc": values["acc"]}
         auc = values["auc_per_class"]
-        if self.num_classes == 2:
+        if len(present) < 2:
+            pass  # one class alone: no ROC
+        elif self.num_classes == 2:
             out[f"{stage}/auc"] = auc[1]
         else:
-            out[f"{stage}/auc"] = auc.mean()
-            out.update({f"{stage}/auc_{names[c]}": auc[c] for c in range(self.num_classes)})
+            # macro averages only over the classes that have jets: an absent class is n/a, not 0
+            out[f"{stage}/auc"] = auc[present].mean()
+            out.update({f"{stage}/auc_{names[c]}": auc[c] for c in present})
         for key, value in values["rejection"].items():
             c, eff = key[1:].split("_eff")
-            out[f"{stage}/rej{round(float(eff) * 100)}_{names[int(c)]}"] = value
+            if int(c) in present and len(present) > 1:
+                out[f"{stage}/rej{round(float(eff) * 100)}_{names[int(c)]}"] = value
+        absent = [names[c] for c in range(self.num_classes) if c not in present]
+        if absent and stage == "test" and self.trainer.is_global_zero:
+            print(f"jetzoo: {stage} metrics n/a for {', '.join(absent)}: no such jets in the {stage} data")
         # the metric states are already synchronised across processes by torchmetrics
         self.log_dict({k: v.float() for k, v in out.items()}, sync_dist=False)
 
