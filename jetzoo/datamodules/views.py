@@ -68,7 +68,9 @@ def cloud_arrays(p4: np.ndarray, mask: np.ndarray, n: int = CLOUD_PARTICLES) -> 
     """The JetNet/MPGAN particle cloud: n highest-pT constituents as (Δη, Δφ, pT/pT_jet) + mask,
     and `jet` = the jet's (pT, η, φ, m), so generated clouds can be placed around real jets.
 
-    pT fractions are relative to the jet of *all* constituents, as in JetNet.
+    pT fractions are relative to the jet of all the *stored* constituents (a file keeps at most
+    its own limit, 100 in jetzoo's files, so a jet with more particles has a slightly smaller
+    pT_jet than the true one), not only of the n kept in the cloud.
     """
     c = relative_coordinates(p4, mask)
     cloud = np.stack([c["deta"], c["dphi"], c["pt"] / c["jet_pt"]], -1) * mask[..., None]
@@ -100,8 +102,9 @@ def jet_images(
 
     Preprocessing as in the jet-image literature (de Oliveira et al., arXiv:1511.05190;
     Macaluso & Shih, arXiv:1803.00107): `center` moves the pT-weighted centroid to the image
-    centre, `rotate` turns the principal axis of the pT distribution to the vertical, `flip`
-    puts the larger pT on the positive side of both axes. The window is [-extent, extent]
+    centre, `rotate` turns the principal axis of the pT distribution onto the second
+    coordinate, i.e. along the image's last (width) axis, image[..., i, j] with j the rotated
+    Δφ; `flip` puts the larger pT on the positive side of both axes. The window is [-extent, extent]
     in both coordinates; particles outside it are dropped.
     """
     x, y, w = inputs[..., 0], inputs[..., 1], inputs[..., 2]
