@@ -107,3 +107,19 @@ def test_serves_each_supported_view(name, tmp_path, request):
         datamodule.setup("fit")
         batch = next(iter(datamodule.train_dataloader()))
         check_batch(where, batch, view, dims, getattr(datamodule, "batch_size", None))
+
+
+def test_each_format_is_declared_once_and_registered_under_its_name():
+    """readers.READERS declares the formats; each file datamodule names one, under that entry point."""
+    from jetzoo.datamodules.file_formats import FileDataModule
+    from jetzoo.datamodules.readers import CHUNK_READERS, READERS
+
+    entries = registry.datamodule_entries()
+    file_modules = {}
+    for name, entry in entries.items():
+        if entry.distribution == "jetzoo":
+            cls = registry.get_datamodule(name)
+            if issubclass(cls, FileDataModule):
+                file_modules[name] = cls.format_name
+    assert file_modules == {name: name for name in READERS}
+    assert set(CHUNK_READERS) == set(READERS)

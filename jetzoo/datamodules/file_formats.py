@@ -1,9 +1,10 @@
 """Datamodules over the public jet datasets, each reading `--data.path` (a file, directory or glob)
-in the format as it is published. The readers live in `jetzoo.datamodules.readers`."""
+in the format as it is published.
+
+A format is declared once, in `jetzoo.datamodules.readers.READERS`; each class here only names
+it (`format_name`, also its entry-point name in pyproject, checked by tests/test_datamodule_contract.py)."""
 
 from __future__ import annotations
-
-from abc import abstractmethod
 
 from jetzoo.datamodules import readers
 from jetzoo.datamodules.base import JetDataModule
@@ -14,11 +15,11 @@ from jetzoo.errors import JetDataError
 class FileDataModule(JetDataModule):
     """A datamodule whose jets come from files in one published format."""
 
-    format_name = ""
+    format_name = ""  # a key of `readers.READERS`, and the name of its entry point
 
-    @abstractmethod
     def read_file(self, path: str) -> JetTable:
-        """The jets of `path` (a file, directory or glob)."""
+        """The jets of `path` (a file, directory or glob), read by the format's registered reader."""
+        return readers.READERS[self.format_name](path)
 
     def read_table(self) -> JetTable:
         if not self.path:
@@ -31,17 +32,11 @@ class HLS4MLDataModule(FileDataModule):
 
     format_name = "hls4ml"
 
-    def read_file(self, path):
-        return readers.read_hls4ml(path)
-
 
 class TopTaggingDataModule(FileDataModule):
     """Top Tagging Reference dataset: pandas HDF5, key `table`, 200 particles (E, PX, PY, PZ)."""
 
     format_name = "top-tagging"
-
-    def read_file(self, path):
-        return readers.read_top_tagging(path)
 
 
 class JetClassDataModule(FileDataModule):
@@ -49,23 +44,14 @@ class JetClassDataModule(FileDataModule):
 
     format_name = "jetclass"
 
-    def read_file(self, path):
-        return readers.read_jetclass(path)
-
 
 class JetNetDataModule(FileDataModule):
     """JetNet HDF5 (`particle_features` etaRel, phiRel, ptRel, mask; `jet_features`)."""
 
     format_name = "jetnet"
 
-    def read_file(self, path):
-        return readers.read_jetnet(path)
-
 
 class QuarkGluonDataModule(FileDataModule):
     """energyflow quark-gluon `.npz` (`X` = pt, y, phi, pid; `y` = 1 for quark)."""
 
     format_name = "quark-gluon"
-
-    def read_file(self, path):
-        return readers.read_quark_gluon(path)
