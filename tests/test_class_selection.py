@@ -10,7 +10,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from format_writers import JETCLASS_CLASSES, write_jetclass_file
-from helpers import model_for
+from helpers import jetzoo_in_process, model_for
 from jetzoo.datamodules.readers import read_hls4ml
 from jetzoo.errors import JetDataError
 from jetzoo.registry import create_datamodule
@@ -69,3 +69,19 @@ def test_a_single_class_file_reads_but_a_tagger_refuses_to_fit_it(jetclass_files
     # as the model's classes (what `test`/`predict` from a checkpoint select), it is a QCD-only test set
     dm = jetclass(jetclass_files[1], classes=["QCD", "Tbqq"])
     assert dm.dims["num_classes"] == 2 and set(np.unique(dm.table.labels)) == {0}
+
+
+def test_a_one_class_file_is_tested_with_the_checkpoint_classes(jetclass_files, tmp_path, capfd, monkeypatch):
+    both, qcd_only = jetclass_files
+    quiet = ("--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false")
+    code, _, err = jetzoo_in_process(
+        capfd, monkeypatch, "fit", "--model", "mlp", "--data", "jetclass", "--data.path", both,
+        "--trainer.max_epochs", "1", "--test_after_fit", "false", *quiet, cwd=tmp_path,
+    )
+    assert code == 0, err[-3000:]
+    code, out, err = jetzoo_in_process(
+        capfd, monkeypatch, "test", "--model", "mlp", "--data", "jetclass", "--data.path", qcd_only,
+        "--ckpt_path", "last", *quiet, cwd=tmp_path,
+    )
+    assert code == 0, err[-3000:]
+    assert "n/a for Tbqq" in out and "test/acc" in out and "test/auc" not in out
