@@ -15,7 +15,6 @@ On top of `LightningCLI` (subclass mode) this adds, each in one place:
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 import re
 
@@ -25,20 +24,22 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from jetzoo import run_dirs
-from jetzoo.checkpoints import CheckpointError, check_model_class, load_checkpoint_file, local_checkpoint_path
+from jetzoo.checkpoints import (
+    CheckpointError,
+    check_model_class,
+    check_shapes_fit,
+    load_checkpoint_file,
+    local_checkpoint_path,
+)
 from jetzoo.errors import UsageError
 from jetzoo.logging_setup import make_wandb_offline_without_credentials
 from jetzoo.prediction_writer import JetPredictionWriter
+from jetzoo.registry import import_class_path
 from jetzoo.resume import LatestModelCheckpoint
 from jetzoo.training import jetzoo_trainer_extras, model_kwargs_from_data
 
 DEFAULT_DATA = "jetzoo.datamodules.pythia.PythiaJetDataModule"
 RUN_DIR_ENV = "JETZOO_RUN_DIR"  # a run directory chosen by the launching process, for its DDP ranks
-
-
-def _import_class(class_path: str):
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def one_line_parser_error(message: str, option_strings: list[str]) -> str:
@@ -135,7 +136,7 @@ class JetzooCLI(LightningCLI):
         if not ckpt_path or ckpt_path in ("best", "hpc", "registry"):
             return
         if ckpt_path == "last":
-            found = run_dirs.resolve_last("last", cfg.trainer, cfg.get("checkpoint", {}).get("dirpath"))
+            found = run_dirs.resolve_last(cfg.trainer, cfg.get("checkpoint", {}).get("dirpath"))
             if found is None:
                 if subcommand != "fit":
                     raise CheckpointError("last: no last.ckpt found to resume from")
@@ -192,8 +193,8 @@ class JetzooCLI(LightningCLI):
         before the model is built (its table is read once, lazily)."""
         cfg = self._subcommand_config()
         self.datamodule = None
-        datamodule = _import_class(cfg.data.class_path)(**cfg.data.init_args.as_dict())
-        model_cls = _import_class(cfg.model.class_path)
+        datamodule = import_class_path(cfg.data.class_path)(**cfg.data.init_args.as_dict())
+        model_cls = import_class_path(cfg.model.class_path)
         for key, value in model_kwargs_from_data(model_cls, datamodule.dims).items():
             cfg.model.init_args[key] = value
         super().instantiate_classes()
@@ -223,20 +224,6 @@ class JetzooCLI(LightningCLI):
             callback = self.trainer.checkpoint_callback
             ckpt = "best" if callback is not None and callback.best_model_path else None
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
-
-
-def check_shapes_fit(checkpoint: dict, model, label: str) -> None:
-    """A one-line error when the checkpoint's weights do not fit the model built for this data."""
-    own = model.state_dict()
-    for key, tensor in checkpoint["state_dict"].items():
-        if key in own and tuple(own[key].shape) != tuple(tensor.shape):
-            raise CheckpointError(
-                f"{label}: its weights do not fit this data: '{key}' is {tuple(tensor.shape)} in the checkpoint "
-                f"but {tuple(own[key].shape)} for the model built for this data (other classes or features?)"
-            )
-    missing = sorted(set(own) - set(checkpoint["state_dict"]))
-    if missing:
-        raise CheckpointError(f"{label}: the checkpoint lacks weights the model has: {', '.join(missing[:3])}")
 
 
 def run_lightning(argv: list[str]) -> None:

@@ -179,6 +179,14 @@ def create_datamodule(name: str, **kwargs):
     return get_datamodule(name)(**kwargs)
 
 
+def import_class_path(class_path: str) -> Any:
+    """The class at a dotted `module.Class` path (what `--model`/`--data` resolve to), imported."""
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 def load_checkpoint(name: str, checkpoint_path: str, allow_remote: bool = False, **kwargs):
     """Reload a trained model by its registry short name, weights-only (`jetzoo.checkpoints`).
 

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from jetzoo.checkpoints import CheckpointError, is_remote
+from jetzoo.checkpoints import is_remote
+from jetzoo.registry import import_class_path
 
 DEFAULT_LOGGER_NAME = "lightning_logs"
 DEFAULT_LOGGER = "lightning.pytorch.loggers.TensorBoardLogger"
@@ -80,11 +81,8 @@ def logger_configs(trainer_cfg) -> list:
 
 
 def _accepts(class_path: str, parameter: str) -> bool:
-    import importlib
-
-    module, _, name = class_path.rpartition(".")
     try:
-        cls = getattr(importlib.import_module(module), name)
+        cls = import_class_path(class_path)
     except (ImportError, AttributeError):
         return False
     return parameter in inspect.signature(cls.__init__).parameters
@@ -115,10 +113,8 @@ def log_into_run(trainer_cfg, run: RunDir) -> None:
             init["version"] = run.version
 
 
-def resolve_last(ckpt_path: str, trainer_cfg, checkpoint_dirpath: str | None) -> str | None:
+def resolve_last(trainer_cfg, checkpoint_dirpath: str | None) -> str | None:
     """`--ckpt_path last` -> the newest last.ckpt of this configuration's runs (None: none yet)."""
-    if ckpt_path != "last":
-        return ckpt_path
     save_dir, name = default_save_dir(trainer_cfg), DEFAULT_LOGGER_NAME
     for logger in logger_configs(trainer_cfg):
         init = logger.get("init_args") or {}
@@ -127,8 +123,3 @@ def resolve_last(ckpt_path: str, trainer_cfg, checkpoint_dirpath: str | None) ->
         break
     found = find_last_checkpoint(save_dir, name, checkpoint_dirpath)
     return str(found) if found else None
-
-
-def require_local_file(ckpt_path: str) -> None:
-    if not is_remote(ckpt_path) and not Path(ckpt_path).is_file():
-        raise CheckpointError(f"{ckpt_path}: no such checkpoint file")

@@ -19,8 +19,7 @@ import torch
 
 from helpers import jetzoo_in_process
 from jetzoo import registry
-from jetzoo.checkpoints import CheckpointError, load_checkpoint_file, save_checkpoint_atomically
-from jetzoo.lightning_cli import check_shapes_fit
+from jetzoo.checkpoints import CheckpointError, check_shapes_fit, load_checkpoint_file, save_checkpoint_atomically
 from jetzoo.zoo.mlp import MLP
 
 class Payload:
