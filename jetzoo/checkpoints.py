@@ -212,7 +212,9 @@ def _registry_name(class_path: str) -> str | None:
 
 
 class CheckpointProvenance(Callback):
-    """Writes `checkpoint["jetzoo"]`: the network's registry name and class path, and jetzoo's version."""
+    """Writes `checkpoint["jetzoo"]`: the network's registry name and class path, jetzoo's version, and
+    the training data's provenance (`data`: manifest, its hash, split rule) and the standardisation
+    constants the model was trained with (`standardisation`)."""
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         from jetzoo import __version__
@@ -223,3 +225,10 @@ class CheckpointProvenance(Callback):
             "model_name": _registry_name(class_path) or "",
             "jetzoo_version": __version__,
         }
+        datamodule = getattr(trainer, "datamodule", None)
+        if hasattr(datamodule, "data_provenance"):
+            # the training data's manifest and split rule (never lists of ids): the overlap check of
+            # `test`/`predict` re-derives the training jets from them (jetzoo/datamodules/leakage.py)
+            checkpoint["jetzoo"]["data"] = datamodule.data_provenance()
+        if hasattr(datamodule, "standardisation_record"):
+            checkpoint["jetzoo"]["standardisation"] = datamodule.standardisation_record()

@@ -6,6 +6,8 @@ On top of `LightningCLI` (subclass mode) this adds, each in one place:
   checked to hold the `--model` asked for and shapes that fit the data, saved atomically;
 - exact resume (`--ckpt_path last` or a file): random states, sampler order, logger version and
   best-model tracking come back; `last.ckpt` is always the latest epoch;
+- `test`/`predict`/`validate` refuse data that holds jets of the checkpoint's training split
+  (`--allow_overlap true` goes on and prints the overlap);
 - `test`/`predict` log beside the checkpoint's run; `--trainer.logger false` keeps each run in
   its own `lightning_logs/version_<K>/`; `--trainer.enable_checkpointing false` and
   `--trainer.fast_dev_run` write no checkpoint;
@@ -101,6 +103,13 @@ class JetzooCLI(LightningCLI):
             default=False,
             help="download a --ckpt_path URL and load it weights-only (refused by default)",
         )
+        parser.add_argument(
+            "--allow_overlap",
+            type=bool,
+            default=False,
+            help="test/predict/validate even when the data holds jets of the checkpoint's training split "
+            "(refused by default; the overlap is then printed)",
+        )
         parser.add_lightning_class_args(LatestModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min", "checkpoint.save_last": True})
         parser.add_lightning_class_args(JetPredictionWriter, "prediction_writer")
@@ -189,21 +198,30 @@ class JetzooCLI(LightningCLI):
 
     # --- instantiation -------------------------------------------------------------------------------
     def instantiate_classes(self):
-        """The datamodule is built first; the values it determines are set on the model's config
-        before the model is built (its table is read once, lazily)."""
+        """The datamodule is built once, first; the values it determines (`dims`) are set on the
+        model's config before Lightning builds the model, the trainer and the callbacks from it.
+
+        Not `parser.link_arguments`: which of the values a model takes depends on its class (an hl
+        model has no `num_particles`), and a link to a parameter the chosen subclass lacks fails."""
         cfg = self._subcommand_config()
-        self.datamodule = None
         datamodule = import_class_path(cfg.data.class_path)(**cfg.data.init_args.as_dict())
         model_cls = import_class_path(cfg.model.class_path)
         for key, value in model_kwargs_from_data(model_cls, datamodule.dims).items():
             cfg.model.init_args[key] = value
-        super().instantiate_classes()
-        if type(self.datamodule) is type(datamodule):
-            self.datamodule._table = datamodule._table  # reuse the table already read
+        data_config, cfg["data"] = cfg["data"], datamodule  # built already: Lightning takes it as it is
+        try:
+            super().instantiate_classes()
+        finally:
+            cfg["data"] = data_config  # config.yaml still records it
+        self.datamodule = datamodule
 
     def after_instantiate_classes(self) -> None:
         if self._loaded_checkpoint is not None:
-            check_shapes_fit(self._loaded_checkpoint, self.model, self._subcommand_config().ckpt_path)
+            cfg = self._subcommand_config()
+            check_shapes_fit(self._loaded_checkpoint, self.model, cfg.ckpt_path)
+            if self.subcommand != "fit" and hasattr(self.datamodule, "evaluate_for_checkpoint"):
+                recorded = self._loaded_checkpoint.get("jetzoo", {})
+                self.datamodule.evaluate_for_checkpoint(recorded, allow_overlap=bool(cfg.get("allow_overlap")))
 
     def instantiate_trainer(self, **kwargs):
         trainer_cfg = dict(self._get(self.config_init, "trainer", default={}))

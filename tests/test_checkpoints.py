@@ -148,6 +148,22 @@ def test_checkpoint_records_what_it_holds_as_plain_data(mlp_run):
     assert checkpoint["epoch"] == 1  # last.ckpt is the last epoch (0-based), not the best one
 
 
+def test_test_and_predict_standardise_with_the_checkpoints_constants(mlp_run, top_jets_file):
+    from jetzoo.registry import create_datamodule
+
+    recorded = torch.load(mlp_run[1], weights_only=True)["jetzoo"]["standardisation"]
+    fitted = create_datamodule("pythia", path=str(top_jets_file), view="hl")
+    fitted.setup("fit")
+    assert recorded == fitted.standardisation_record() and len(recorded["hl"][0]) == 12
+    other = create_datamodule("pythia", path=str(top_jets_file), view="hl", seed=7)  # another training split
+    other.setup("fit")
+    assert other.standardisation_record() != recorded
+    evaluated = create_datamodule("pythia", path=str(top_jets_file), view="hl", seed=7)
+    evaluated.evaluate_for_checkpoint({"standardisation": recorded})
+    evaluated.setup("test")
+    assert evaluated.standardisation_record() == recorded
+
+
 WRITER = '''
 import sys, torch
 from jetzoo.checkpoints import save_checkpoint_atomically

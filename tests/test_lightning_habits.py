@@ -85,3 +85,15 @@ def test_test_and_predict_log_beside_the_checkpoint_run(mlp_run, top_jets_file, 
     assert (run / "config.yaml").is_file() and (run / "config_test.yaml").is_file() and (run / "config_predict.yaml").is_file()
     assert "dirpath" not in tested.stderr + err
     assert "class_path: jetzoo.zoo.mlp.MLP" in (run / "config.yaml").read_text()
+
+
+def test_the_datamodule_is_built_once(top_jets_file, tmp_path, capfd, monkeypatch):
+    from jetzoo.datamodules.pythia import PythiaJetDataModule
+
+    built = []
+    original = PythiaJetDataModule.__init__
+    monkeypatch.setattr(PythiaJetDataModule, "__init__", lambda self, *a, **k: (built.append(self), original(self, *a, **k))[1])
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", "mlp", "--data.path", top_jets_file,
+                                     "--trainer.fast_dev_run", "true", *QUIET, cwd=tmp_path)
+    assert code == 0, err[-2000:]
+    assert len(built) == 1

@@ -21,6 +21,8 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from jetzoo.datamodules import views
+from jetzoo.datamodules.jet_identity import SPLIT_NAMES, SplitRule, manifest_hash, manifest_json
+from jetzoo.datamodules.leakage import identified, refuse_overlap
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
@@ -95,6 +97,10 @@ def select_classes(table: JetTable, classes: list[str] | None) -> JetTable:
 class JetDataModule(L.LightningDataModule, ABC):
     # the views this source can serve (docs/DESIGN.md §4); a source without constituents sets ("hl",)
     supported_views: ClassVar[tuple[str, ...]] = VIEWS
+    # classes that are background in ParT-style signal-vs-background rejection (those present in the
+    # data are used), and the signal efficiencies at which 1/eps_B is reported; subclasses override
+    background_classes: ClassVar[tuple[str, ...]] = ("QCD",)
+    signal_efficiencies: ClassVar[tuple[float, ...]] = (0.5, 0.3)
 
     def __init__(
         self,
@@ -128,7 +134,10 @@ class JetDataModule(L.LightningDataModule, ABC):
         self.view = view
         self.classes = list(classes) if classes else None
         self._table: JetTable | None = None
+        self.checkpoint_record: dict | None = None  # see evaluate_for_checkpoint
+        self.allow_overlap = False
         self.datasets: dict[str, DictDataset] = {}
+        self.standardisation: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- what subclasses provide --------------------------------------------------------------
     @abstractmethod
@@ -139,7 +148,7 @@ class JetDataModule(L.LightningDataModule, ABC):
     @property
     def table(self) -> JetTable:
         if self._table is None:
-            table = select_classes(self.read_table().validate(), self.classes)
+            table = select_classes(identified(self.read_table().validate()), self.classes)
             if self.max_jets is not None and len(table) > self.max_jets:
                 order = np.random.default_rng(self.seed).permutation(len(table))[: self.max_jets]
                 table = table.subset(np.sort(order))
@@ -157,6 +166,8 @@ class JetDataModule(L.LightningDataModule, ABC):
             "num_particle_features": len(self.particle_features),
             "num_particles": self.num_particles,
             "image_size": self.image_options["size"],
+            "background_classes": [c for c in self.background_classes if c in table.class_names],
+            "signal_efficiencies": list(self.signal_efficiencies),
         }
 
     def _hl_names(self) -> list[str]:
@@ -174,16 +185,30 @@ class JetDataModule(L.LightningDataModule, ABC):
         return high_level_features(table.p4, table.mask, table.jet_radius)
 
     # --- splitting and views -------------------------------------------------------------------
+    @property
+    def split_rule(self) -> SplitRule:
+        return SplitRule(self.seed, self.val_fraction, self.test_fraction)
+
     def split_indices(self) -> dict[str, np.ndarray]:
-        """Deterministic train/val/test indices from `seed` (independent of the view)."""
-        n = len(self.table)
-        order = np.random.default_rng(self.seed).permutation(n)
-        n_test, n_val = int(round(n * self.test_fraction)), int(round(n * self.val_fraction))
+        """Train/val/test indices: each jet's split is a hash of its identity and `seed`
+        (jet_identity.py), so adding files never moves a jet between splits."""
+        split = self.split_rule.split_of(self.table.jet_ids)
+        return {name: np.flatnonzero(split == code) for name, code in SPLIT_NAMES.items()}
+
+    def data_provenance(self) -> dict:
+        """What a checkpoint records of its training data: the manifest, its hash and the split rule."""
+        sources = self.table.sources
         return {
-            "test": np.sort(order[:n_test]),
-            "val": np.sort(order[n_test : n_test + n_val]),
-            "train": np.sort(order[n_test + n_val :]),
+            "manifest": manifest_json(sources),
+            "manifest_sha256": manifest_hash(sources),
+            "split": dataclasses.asdict(self.split_rule),
         }
+
+    def evaluate_for_checkpoint(self, recorded: dict, allow_overlap: bool = False) -> None:
+        """Evaluate (test/predict/validate) for the checkpoint whose `checkpoint["jetzoo"]` is `recorded`:
+        jets of its training split are refused (printed instead with `allow_overlap`), and the data
+        is standardised with the constants it was trained with. The CLI calls this for --ckpt_path."""
+        self.checkpoint_record, self.allow_overlap = dict(recorded or {}), allow_overlap
 
     def _model_attribute(self, name: str):
         trainer = getattr(self, "trainer", None)
@@ -230,6 +255,11 @@ class JetDataModule(L.LightningDataModule, ABC):
             real = arrays["features"][arrays["mask"]]
             self.standardisation["features"] = (real.mean(0), real.std(0) + 1e-6)
 
+    def standardisation_record(self) -> dict[str, list[list[float]]]:
+        """The fitted standardisation as plain lists, for `checkpoint["jetzoo"]["standardisation"]`:
+        `test`/`predict` from that checkpoint reuse it instead of fitting their own data's."""
+        return {k: [m.tolist(), sd.tolist()] for k, (m, sd) in self.standardisation.items()}
+
     def _standardise(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = dict(arrays)
         if "hl" in out:
@@ -254,13 +284,23 @@ class JetDataModule(L.LightningDataModule, ABC):
             return
         self._setup_key = key
         splits = self.split_indices()
+        evaluating = stage in ("test", "predict", "validate") and self.checkpoint_record
+        if evaluating and self.checkpoint_record.get("data"):
+            evaluated = "val" if stage == "validate" else "test"
+            refuse_overlap(self.table, splits[evaluated], evaluated, self.checkpoint_record["data"], self.split_rule,
+                           self.allow_overlap)
         for name in ("train", "val"):
             splits[name] = self._keep_classes(splits[name], train_classes)
         if self.balance_classes:
             splits["train"] = self._balance(splits["train"])
         self.split_sizes = {k: len(v) for k, v in splits.items()}
         arrays = {k: self._view_arrays(self.table.subset(v), view) for k, v in splits.items()}
-        self._fit_standardisation(arrays["train"])
+        if evaluating and self.checkpoint_record.get("standardisation"):
+            # the constants the model was trained with (`standardisation_record`), not this data's own
+            recorded = self.checkpoint_record["standardisation"].items()
+            self.standardisation = {k: (np.asarray(m, np.float32), np.asarray(sd, np.float32)) for k, (m, sd) in recorded}
+        else:
+            self._fit_standardisation(arrays["train"])
         for name, idx in splits.items():
             data = self._standardise(arrays[name])
             data["label"] = self.table.labels[idx]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jetzoo.datamodules.jet_identity import merge_sources
 from jetzoo.errors import JetDataError
 
 
@@ -14,6 +15,9 @@ class JetTable:
     """Constituent four-vectors, labels and (optionally) high-level features of N jets.
 
     p4: (N, P, 4) float32 (px, py, pz, E), pT-descending, zero padded; mask: (N, P) bool.
+    jet_ids: (N,) uint64, each jet's identity hashed (jet_identity.py); `sources`: the files (and rows)
+    the jets were read from, the table's manifest. Readers set both; a table built without them gets
+    ids from (source, row) in `JetDataModule.table`.
     """
 
     p4: np.ndarray
@@ -24,6 +28,8 @@ class JetTable:
     hl: np.ndarray | None = None
     hl_names: list[str] = field(default_factory=list)
     jet_radius: float = 0.8
+    jet_ids: np.ndarray | None = None
+    sources: tuple = ()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -53,6 +59,8 @@ class JetTable:
             if not np.isfinite(self.hl).all():
                 bad = int((~np.isfinite(self.hl)).any(axis=1).sum())
                 raise JetDataError(f"{src}: {bad} jets have NaN or inf high-level features")
+        if self.jet_ids is not None and self.jet_ids.shape != (n,):
+            raise JetDataError(f"{src}: {self.jet_ids.shape} jet ids for {n} jets")
         if self.labels.min() < 0 or self.labels.max() >= len(self.class_names):
             raise JetDataError(f"{src}: labels outside 0..{len(self.class_names) - 1} ({self.class_names})")
         return self
@@ -67,6 +75,8 @@ class JetTable:
             hl=None if self.hl is None else self.hl[idx],
             hl_names=self.hl_names,
             jet_radius=self.jet_radius,
+            jet_ids=None if self.jet_ids is None else self.jet_ids[idx],
+            sources=self.sources,
         )
 
     @staticmethod
@@ -96,6 +106,8 @@ class JetTable:
             hl=None if first.hl is None else np.concatenate([t.hl for t in tables]),
             hl_names=first.hl_names,
             jet_radius=first.jet_radius,
+            jet_ids=None if any(t.jet_ids is None for t in tables) else np.concatenate([t.jet_ids for t in tables]),
+            sources=merge_sources(s for t in tables for s in t.sources),
         )
 
 

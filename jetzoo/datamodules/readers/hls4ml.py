@@ -15,6 +15,7 @@ A padded particle is an all-zero (px, py, pz, E) row; denormals count as zero (v
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from jetzoo.datamodules.jet_identity import Source, generated_class_and_index, generated_ids, generated_key
 from jetzoo.datamodules.readers.failures import (
     labels_from_one_hot,
     reading,
@@ -73,10 +75,35 @@ def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterat
         feature_columns = [
             i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
         ]
+        identify = generated_identity(f.attrs, n, class_names, path)
         for start, stop in chunk_bounds(n, chunk_size):
             table = np.asarray(jets[start:stop])
-            yield hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
-                               feature_columns, [names[i] for i in feature_columns], jet_radius)
+            chunk = hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
+                                 feature_columns, [names[i] for i in feature_columns], jet_radius)
+            yield chunk if identify is None else identify(chunk, start, stop)
+
+
+def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable | None:
+    """For a file `jetzoo generate` wrote: a function giving each chunk its generated-jet ids
+    (recipe, version, seed, class, index within class; jet_identity.py). None for other files, whose
+    jets are identified by (sha256, row)."""
+    if not {"recipe", "seed", "n"} <= set(attrs) or int(attrs["n"]) != n:
+        return None
+    key = generated_key(text(attrs["recipe"]), int(attrs.get("recipe_version", 1)), int(attrs["seed"]))
+    cls, index = generated_class_and_index(n, int(attrs["seed"]), len(class_names))
+    source = Source("generated", key, Path(path).name, (), n, len(class_names))
+
+    def identify(chunk: JetTable, start: int, stop: int) -> JetTable:
+        if not np.array_equal(cls[start:stop], chunk.labels):
+            raise JetDataError(
+                f"{path}: rows {start}-{stop} do not follow the generator's plan for recipe {key} "
+                f"(n = {n}); the file was changed after `jetzoo generate` wrote it"
+            )
+        chunk.jet_ids = generated_ids(key, cls[start:stop], index[start:stop])
+        chunk.sources = (dataclasses.replace(source, rows=((start, stop),)),)
+        return chunk
+
+    return identify
 
 
 def hls4ml_table(path, start, jets, p4, class_names, label_columns, feature_columns, hl_names, jet_radius):

@@ -29,7 +29,13 @@ import numpy as np
 
 from jetzoo.datamodules.readers.failures import reading, require_finite, require_jets, require_rows
 from jetzoo.datamodules.readers.hdf5 import numeric_dataset
-from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, expand_paths, join_chunks
+from jetzoo.datamodules.readers.paths import (
+    DEFAULT_CHUNK_SIZE,
+    chunk_bounds,
+    expand_paths,
+    join_chunks,
+    with_file_identity,
+)
 from jetzoo.datamodules.readers.validation import physical_constituents, require_positive
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
@@ -62,7 +68,7 @@ def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable
     files = expand_paths(path, SUFFIXES)
     present = sorted(set().union(*(file_types(f) for f in files)))
     for f in files:
-        yield from iter_jetnet_file(f, present, int(chunk_size))
+        yield from with_file_identity(f, iter_jetnet_file(f, present, int(chunk_size)))
 
 
 def open_datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset | None]:

@@ -6,6 +6,9 @@ import glob
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
+from jetzoo.datamodules.jet_identity import Source, file_sha256, row_ids
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
@@ -54,7 +57,22 @@ def iter_files(path, suffixes: Iterable[str], iter_one: Callable[[Path, int], It
     if int(chunk_size) < 1:
         raise JetDataError(f"{path}: chunk_size must be at least 1, got {chunk_size}")
     for f in expand_paths(path, suffixes):
-        yield from iter_one(f, int(chunk_size))
+        yield from with_file_identity(f, iter_one(f, int(chunk_size)))
+
+
+def with_file_identity(path: Path, chunks: Iterable[JetTable]) -> Iterator[JetTable]:
+    """The chunks of one file, in file order, with (file sha256, row) ids where the reader set none.
+
+    A reader that knows better ids (a generated file's) sets `jet_ids` and `sources` itself."""
+    offset, sha = 0, None
+    for chunk in chunks:
+        if chunk.jet_ids is None:
+            sha = sha or file_sha256(path)
+            rows = np.arange(offset, offset + len(chunk))
+            chunk.jet_ids = row_ids("file", sha, rows)
+            chunk.sources = (Source("file", sha, Path(path).name, ((offset, offset + len(chunk)),)),)
+        offset += len(chunk)
+        yield chunk
 
 
 def join_chunks(chunks: Iterable[JetTable]) -> JetTable:
