@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import warnings
 
 import lightning as L
 from jsonargparse import ArgumentError
@@ -210,7 +211,11 @@ class JetzooCLI(LightningCLI):
             cfg.model.init_args[key] = value
         data_config, cfg["data"] = cfg["data"], datamodule  # built already: Lightning takes it as it is
         try:
-            super().instantiate_classes()
+            with warnings.catch_warnings():
+                # jsonargparse cannot serialise the built datamodule into the model's saved init
+                # config; the data's config is restored below and saved in config.yaml as usual
+                warnings.filterwarnings("ignore", message=r"\s*Unable to serialize instance")
+                super().instantiate_classes()
         finally:
             cfg["data"] = data_config  # config.yaml still records it
         self.datamodule = datamodule

@@ -8,7 +8,7 @@ from pathlib import Path
 from helpers import jetzoo_in_process, run_jetzoo
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--trainer.max_epochs", "1"]
-NOISE = ("Tip:", "litlogger", "LeafSpec", "DeprecationWarning", "FutureWarning")
+NOISE = ("Tip:", "litlogger", "LeafSpec", "DeprecationWarning", "FutureWarning", "JsonargparseWarning")
 
 
 def files_under(directory: Path) -> list[str]:
