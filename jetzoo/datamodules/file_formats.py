@@ -2,7 +2,9 @@
 in the format as it is published.
 
 A format is declared once, in `jetzoo.datamodules.readers.READERS`; each class here only names
-it (`format_name`, also its entry-point name in pyproject, checked by tests/test_datamodule_contract.py)."""
+it (`format_name`, also its entry-point name in pyproject, checked by tests/test_datamodule_contract.py),
+and the classes that are background in its published signal-vs-background rejection tables
+(`background_classes`, jetzoo.metrics)."""
 
 from __future__ import annotations
 
@@ -31,27 +33,32 @@ class HLS4MLDataModule(FileDataModule):
     """hls4ml LHC jet dataset HDF5 (g, q, W, Z, t), and files written by `jetzoo generate`."""
 
     format_name = "hls4ml"
+    background_classes = ("g", "q")
 
 
 class TopTaggingDataModule(FileDataModule):
     """Top Tagging Reference dataset: pandas HDF5, key `table`, 200 particles (E, PX, PY, PZ)."""
 
     format_name = "top-tagging"
+    background_classes = ("QCD",)
 
 
 class JetClassDataModule(FileDataModule):
     """JetClass ROOT files (tree `tree`, `part_*`, `jet_*`, `label_*` branches)."""
 
     format_name = "jetclass"
+    background_classes = ("QCD",)
 
 
 class JetNetDataModule(FileDataModule):
     """JetNet HDF5 (`particle_features` etaRel, phiRel, ptRel, mask; `jet_features`)."""
 
     format_name = "jetnet"
+    background_classes = ("g", "q")
 
 
 class QuarkGluonDataModule(FileDataModule):
     """energyflow quark-gluon `.npz` (`X` = pt, y, phi, pid; `y` = 1 for quark)."""
 
     format_name = "quark-gluon"
+    background_classes = ("g",)  # energyflow labels quarks 1: quark is the signal

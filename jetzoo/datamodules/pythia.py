@@ -3,13 +3,22 @@
 Without `path`, the recipe's dataset for (recipe, n, generator_seed) is generated on first use
 into the cache (`$JETZOO_CACHE`, default `~/.cache/jetzoo`) and reused afterwards. With `path`,
 a file written by `jetzoo generate` is read.
+
+The background classes of the rejection metrics follow the recipe: QCD for top-landscape,
+g and q for hls4ml-5class, g for quark-gluon (quark is the signal, as in energyflow).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import h5py
+
 from jetzoo.datamodules.base import JetDataModule
 from jetzoo.datamodules.readers import read_hls4ml
 from jetzoo.datamodules.table import JetTable
+
+RECIPE_BACKGROUND_CLASSES = {"top-landscape": ("QCD",), "hls4ml-5class": ("g", "q"), "quark-gluon": ("g",)}
 
 
 class PythiaJetDataModule(JetDataModule):
@@ -34,6 +43,19 @@ class PythiaJetDataModule(JetDataModule):
     ):
         super().__init__(path=path, **kwargs)
         self.recipe, self.n, self.generator_seed = recipe, n, generator_seed
+
+    @property
+    def background_classes(self) -> tuple[str, ...]:
+        return RECIPE_BACKGROUND_CLASSES.get(self.data_recipe(), JetDataModule.background_classes)
+
+    def data_recipe(self) -> str:
+        """The recipe of the jets: the `recipe` attribute of the file `path` names, else `recipe`."""
+        if self.path and Path(self.path).is_file():
+            with h5py.File(self.path, "r") as f:
+                name = f.attrs.get("recipe")
+            if name is not None:
+                return name.decode() if isinstance(name, bytes) else str(name)
+        return self.recipe
 
     def dataset_path(self) -> str:
         if self.path:

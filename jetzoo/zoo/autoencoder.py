@@ -22,7 +22,7 @@ in eval mode so the score is deterministic.
 
 Trained on `train_classes` (default: those of QCD, g, q present in the data); the datamodule
 drops every other class from train and val; test reports `test/anomaly_auc_<class>` and
-`test/rej30_<class>` for each other class.
+`test/rej30_<class>_vs_bkg` (signal class against the training classes) for each other class.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ has a default.
 `AnomalyDetector` (task "anomaly") trains on the background classes only: its `train_classes`
 (default: those of ["QCD", "g", "q"] present in the data) is read by the datamodule, which
 keeps only those classes in train and val. Test sees every class and logs, for each other
-(signal) class c, `test/anomaly_auc_<c>` and `test/rej30_<c>` (1/eps_B at eps_S = 0.3) of the
-anomaly score, signal c against the background classes.
+(signal) class c, `test/anomaly_auc_<c>` and `test/rej30_<c>_vs_bkg` (1/eps_B at eps_S = 0.3,
+`jetzoo.metrics.background_rejection`) of the anomaly score, signal c against the background
+classes, with `test/rej30_<c>_vs_bkg_lower_bound` (1.0 when fewer than 10 background jets pass and
+the value is the Clopper-Pearson lower bound, see jetzoo.metrics).
 
 `JetGenerator` (task "generation", `input_view = "cloud"`) generates 30-particle clouds
 (Δη, Δφ, pT/pT_jet) + mask; its `predict_step` returns generated jets conditioned on the
@@ -38,30 +40,23 @@ import numpy as np
 import scipy.stats
 import torch
 from torch import nn
-from torchmetrics import Metric
+from torchmetrics import CatMetric
 from torchmetrics.functional.classification import binary_auroc
-from torchmetrics.utilities.data import dim_zero_cat
 
-from jetzoo.metrics import background_rejection
+from jetzoo.metrics import RejectionPoint, background_rejection
 from jetzoo.zoo.base import configure_adamw
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
+ANOMALY_SIGNAL_EFFICIENCY = 0.3
 
 
-class Concat(Metric):
-    """Concatenates tensors along the batch axis; synced across DDP processes by `cat`."""
+def gathered() -> CatMetric:
+    """Concatenates tensors along the batch axis, synced across DDP processes by `cat`.
 
-    full_state_update = False
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.add_state("values", default=[], dist_reduce_fx="cat")
-
-    def update(self, value: torch.Tensor) -> None:
-        self.values.append(value.detach())
-
-    def compute(self) -> torch.Tensor:
-        return dim_zero_cat(self.values)
+    CatMetric stores float32 (masks and labels are cast back where computed); no NaN filtering,
+    which would misalign the values with their labels.
+    """
+    return CatMetric(nan_strategy="disable")
 
 
 def _flatten_outputs(outputs) -> list[dict]:
@@ -132,7 +127,7 @@ class AnomalyDetector(GenerativeModel):
             wanted = present
         self.train_classes = wanted
         self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
-        self.test_scores, self.test_labels = Concat(), Concat()
+        self.test_scores, self.test_labels = gathered(), gathered()
 
     def training_step(self, batch, batch_idx):
         loss = self.loss(batch)
@@ -147,8 +142,9 @@ class AnomalyDetector(GenerativeModel):
         self.test_scores.update(self(batch).float())
         self.test_labels.update(batch["label"])
 
-    def anomaly_metrics(self, scores: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{anomaly_auc_<c>, rej30_<c>} for every signal class c present, against the background classes."""
+    def anomaly_metrics(self, scores: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """{anomaly_auc_<c>, rej30_<c>_vs_bkg, its _lower_bound flag} for every signal class c present,
+        against the background classes."""
         background = [i for i, c in enumerate(self.class_names) if c in self.train_classes]
         if not background:
             raise ValueError(f"train_classes {self.train_classes} name none of the classes {self.class_names}")
@@ -162,16 +158,21 @@ class AnomalyDetector(GenerativeModel):
             is_sig = labels[sel] == c
             if is_sig.all() or not is_sig.any():
                 continue
-            out[f"anomaly_auc_{name}"] = binary_auroc(scores[sel], is_sig.long())
-            out[f"rej30_{name}"] = background_rejection(scores[sel], is_sig, 0.3)
+            out[f"anomaly_auc_{name}"] = float(binary_auroc(scores[sel], is_sig.long()))
+            rejection = background_rejection(scores[sel].double().cpu().numpy(), is_sig.cpu().numpy(), ANOMALY_SIGNAL_EFFICIENCY)
+            point = RejectionPoint(
+                name, tuple(self.train_classes), ANOMALY_SIGNAL_EFFICIENCY, "vs_bkg", rejection.value, rejection.lower_bound
+            )
+            out[point.name] = point.value
+            out[f"{point.name}_lower_bound"] = float(point.lower_bound)
         return out
 
     def on_test_epoch_end(self):
-        scores, labels = self.test_scores.compute(), self.test_labels.compute()
+        scores, labels = self.test_scores.compute(), self.test_labels.compute().long()
         self.test_scores.reset()
         self.test_labels.reset()
         metrics = self.anomaly_metrics(scores, labels)
-        self.log_dict({f"test/{k}": v.float() for k, v in metrics.items()}, sync_dist=False)
+        self.log_dict({f"test/{k}": v for k, v in metrics.items()}, sync_dist=False)
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
         return {"score": self(batch).float(), "label": batch["label"]}
@@ -219,9 +220,9 @@ class JetGenerator(GenerativeModel):
         super().__init__(num_classes, class_names)
         self.automatic_optimization = False
         self.jet_radius, self.default_jet_pt, self.noise_seed = jet_radius, default_jet_pt, noise_seed
-        self.val_real_mass, self.val_gen_mass = Concat(), Concat()
-        self.test_real = nn.ModuleDict({k: Concat() for k in ("cloud", "mask")})
-        self.test_gen = nn.ModuleDict({k: Concat() for k in ("cloud", "mask")})
+        self.val_real_mass, self.val_gen_mass = gathered(), gathered()
+        self.test_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
+        self.test_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
 
     # --- what subclasses provide ----------------------------------------------------------------
     @abstractmethod
@@ -278,8 +279,8 @@ class JetGenerator(GenerativeModel):
     def on_test_epoch_end(self):
         from jetzoo.generative_metrics import evaluate_generated
 
-        real = [self.test_real[k].compute().cpu() for k in ("cloud", "mask")]
-        gen = [self.test_gen[k].compute().cpu() for k in ("cloud", "mask")]
+        real = [self.test_real["cloud"].compute().cpu(), self.test_real["mask"].compute().cpu().bool()]
+        gen = [self.test_gen["cloud"].compute().cpu(), self.test_gen["mask"].compute().cpu().bool()]
         for metric in (*self.test_real.values(), *self.test_gen.values()):
             metric.reset()
         metrics = evaluate_generated(
