@@ -5,11 +5,13 @@ Jets are particle clouds: `cloud` (N, P, 3) = (Δη, Δφ, pT/pT_jet) with a `ma
 massless particles around a unit jet (pT = 1, η = φ = 0), as JetNet does:
 
 - jet mass `m` of the summed massless four-vectors (in units of the jet pT);
-- N-subjettiness τ_N = Σ_i pT_i min_k ΔR_ik / (Σ_i pT_i R0), R0 = the jet radius, with axes
-  from exclusive-kT clustering of the jet's own particles down to N subjets (pT-scheme
-  recombination in the relative (Δη, Δφ) plane, no φ wrapping since the cloud is jet-relative);
-  a jet with at most N particles has τ_N = 0; τ21 = τ2/τ1 and τ32 = τ3/τ2 (0 when the
-  denominator is 0);
+- N-subjettiness τ_N = Σ_i pT_i min_k ΔR_ik / (Σ_i pT_i R0), R0 = the jet radius, from
+  `jetzoo.physics.features.nsubjettiness` (FastJet) with "exclusive-kt" axes: the N exclusive-kT
+  subjets of the jet's own particles, E-scheme recombination, ΔR in rapidity-azimuth (the
+  particles are massless, so rapidity = η). JetNet / MPGAN define no τ_N metric (their set is
+  W1-M, W1-P, W1-EFP and FPND); exclusive-kT axes are the ones the hls4ml dataset's τ_N uses.
+  A jet with at most N particles has τ_N = 0; τ21 = τ2/τ1 and τ32 = τ3/τ2 (0 when the
+  denominator is 0). pT fractions are taken to be >= 0;
 - multiplicity, girth Σ pT_i ΔR_i / Σ pT_i and the leading-particle pT fraction.
 
 Metrics (lower is better except where noted):
@@ -42,6 +44,8 @@ import torch
 from torch import nn
 from torchmetrics.functional.classification import binary_auroc
 
+from jetzoo.physics import features, kinematics
+
 OBSERVABLE_NAMES = ["mass", "tau21", "tau32", "multiplicity", "girth", "lead_pt_frac"]
 PARTICLE_FEATURE_NAMES = ["eta", "phi", "pt"]
 
@@ -63,68 +67,20 @@ def as_cloud(sample) -> tuple[np.ndarray, np.ndarray]:
 
 
 def relative_p4(cloud: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(Δη, Δφ, pT fraction) -> massless (px, py, pz, E) around a unit jet at η = φ = 0."""
-    deta, dphi, frac = cloud[..., 0], cloud[..., 1], cloud[..., 2] * mask
-    return np.stack([frac * np.cos(dphi), frac * np.sin(dphi), frac * np.sinh(deta), frac * np.cosh(deta)], -1)
+    """(Δη, Δφ, pT fraction) -> massless (px, py, pz, E) around a unit jet at η = φ = 0; padding -> 0."""
+    return kinematics.ptetaphim_to_p4(cloud[..., 2] * mask, cloud[..., 0], cloud[..., 1])
 
 
 def jet_mass(cloud: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mass of the jet from its relative cloud, in units of the jet pT."""
-    jet = relative_p4(cloud, mask).sum(1)
-    m2 = jet[:, 3] ** 2 - (jet[:, :3] ** 2).sum(-1)
-    return np.sqrt(np.clip(m2, 0.0, None))
+    return kinematics.mass(kinematics.jet_p4(relative_p4(cloud, mask)))
 
 
-def _kt_axes(cloud: np.ndarray, mask: np.ndarray, max_n: int = 3) -> dict[int, tuple[np.ndarray, ...]]:
-    """Exclusive-kT axes for N = 1..max_n: {N: (eta, phi, active)} each (J, P).
-
-    Vectorised over jets: each round merges, in every jet with more than one subjet left, the
-    pair with the smallest d_ij = min(pT_i², pT_j²) ΔR_ij² (pT-weighted (η, φ) recombination),
-    and snapshots the subjets of jets that have exactly N left.
-    """
-    eta, phi, pt = cloud[..., 0].copy(), cloud[..., 1].copy(), cloud[..., 2].copy()
-    active = mask.copy()
-    snaps = {n: (eta.copy(), phi.copy(), active.copy()) for n in range(1, max_n + 1)}
-    rows = np.arange(len(eta))
-    for _ in range(cloud.shape[1]):
-        count = active.sum(1)
-        for n in range(1, max_n + 1):
-            sel = count == n
-            if sel.any():
-                snaps[n][0][sel], snaps[n][1][sel], snaps[n][2][sel] = eta[sel], phi[sel], active[sel]
-        live = count > 1
-        if not live.any():
-            break
-        e, p, w, a = eta[live], phi[live], pt[live], active[live]
-        dr2 = (e[:, :, None] - e[:, None, :]) ** 2 + (p[:, :, None] - p[:, None, :]) ** 2
-        d = np.minimum(w[:, :, None] ** 2, w[:, None, :] ** 2) * dr2
-        pair_ok = a[:, :, None] & a[:, None, :] & ~np.eye(a.shape[1], dtype=bool)
-        d = np.where(pair_ok, d, np.inf).reshape(len(e), -1)
-        flat = d.argmin(1)
-        i, j = np.minimum(flat // a.shape[1], flat % a.shape[1]), np.maximum(flat // a.shape[1], flat % a.shape[1])
-        r = rows[: len(e)]
-        wi, wj = w[r, i], w[r, j]
-        wsum = np.where(wi + wj > 0, wi + wj, 1.0)
-        e[r, i] = (wi * e[r, i] + wj * e[r, j]) / wsum
-        p[r, i] = (wi * p[r, i] + wj * p[r, j]) / wsum
-        w[r, i] = wi + wj
-        a[r, j], w[r, j], e[r, j], p[r, j] = False, 0.0, 0.0, 0.0
-        eta[live], phi[live], pt[live], active[live] = e, p, w, a
-    return snaps
-
-
-def nsubjettiness(cloud: np.ndarray, mask: np.ndarray, jet_radius: float = 0.8, max_n: int = 3) -> np.ndarray:
-    """τ_1..τ_max_n (J, max_n) with exclusive-kT axes (see the module docstring)."""
+def nsubjettiness(cloud, mask, jet_radius: float = 0.8) -> np.ndarray:
+    """τ_1..τ_3 (J, 3) of the relative cloud: `jetzoo.physics.features.nsubjettiness` with exclusive-kT
+    axes, on the massless four-vectors of `relative_p4` (see the module docstring)."""
     cloud, mask = as_cloud((cloud, mask))
-    pt = cloud[..., 2]
-    norm = np.clip(pt.sum(1) * jet_radius, 1e-12, None)
-    out = np.zeros((len(cloud), max_n))
-    for n, (ae, ap, aa) in _kt_axes(cloud, mask, max_n).items():
-        dr = np.sqrt((cloud[:, :, None, 0] - ae[:, None, :]) ** 2 + (cloud[:, :, None, 1] - ap[:, None, :]) ** 2)
-        dmin = np.where(aa[:, None, :], dr, np.inf).min(-1)
-        dmin = np.where(np.isfinite(dmin) & mask, dmin, 0.0)
-        out[:, n - 1] = (pt * dmin).sum(1) / norm
-    return out
+    return features.nsubjettiness(relative_p4(cloud, mask), mask, jet_radius, tau_axes="exclusive-kt")
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

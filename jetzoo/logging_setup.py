@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -20,18 +21,32 @@ def wandb_has_credentials() -> bool:
         return False
 
 
+def require_extra(module: str, extra: str, feature: str) -> None:
+    """Raise a one-line UsageError naming the pip extra when an optional dependency is missing."""
+    if importlib.util.find_spec(module) is None:
+        from jetzoo.errors import UsageError
+
+        raise UsageError(f"{feature} needs the optional package {module!r}: pip install 'jetzoo[{extra}]'")
+
+
 def make_wandb_offline_without_credentials(cfg) -> None:
-    """Set `offline=True` on every WandbLogger in the parsed config when no API key is available."""
-    if os.environ.get("WANDB_MODE") in ("offline", "disabled") or wandb_has_credentials():
-        return
+    """Check that wandb is installed when a WandbLogger is configured (the `wandb` extra), and set
+    `offline=True` on every WandbLogger in the parsed config when no API key is available."""
     from jetzoo.run_dirs import logger_configs
 
-    for logger in logger_configs(cfg.get("trainer")):
-        class_path = getattr(logger, "class_path", "") or ""
-        if class_path.endswith("WandbLogger"):
-            logger.init_args["offline"] = True
-            os.environ["WANDB_MODE"] = "offline"
-            print("jetzoo: no W&B credentials found; WandbLogger runs offline (sync later with `wandb sync`)", file=sys.stderr)
+    wandb_loggers = [
+        logger
+        for logger in logger_configs(cfg.get("trainer"))
+        if (getattr(logger, "class_path", "") or "").endswith("WandbLogger")
+    ]
+    if wandb_loggers:
+        require_extra("wandb", "wandb", "--trainer.logger WandbLogger")
+    if os.environ.get("WANDB_MODE") in ("offline", "disabled") or wandb_has_credentials():
+        return
+    for logger in wandb_loggers:
+        logger.init_args["offline"] = True
+        os.environ["WANDB_MODE"] = "offline"
+        print("jetzoo: no W&B credentials found; WandbLogger runs offline (sync later with `wandb sync`)", file=sys.stderr)
 
 
 VERBOSE_ENV = "JETZOO_VERBOSE"  # set by --verbose, inherited by DDP ranks and loader workers

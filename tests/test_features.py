@@ -8,8 +8,10 @@ import pytest
 from jetzoo.physics.features import (
     HL_FEATURE_NAMES,
     HLS4ML_PARTICLE_FEATURE_NAMES,
+    TAU_AXES,
     high_level_features,
     hls4ml_particle_features,
+    nsubjettiness,
     soft_drop_mass,
 )
 
@@ -208,6 +210,19 @@ def test_exclusive_kt_tau_axes_match_fastjet_exclusive_kt_jets():
     ours = hl[:, HL_FEATURE_NAMES.index("j_tau1_b1") : HL_FEATURE_NAMES.index("j_tau3_b1") + 1]
     expected = np.stack([exclusive_kt_taus(j, R) for j in jets])
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_nsubjettiness_is_the_tau_of_the_high_level_features():
+    jets = random_jets(seed=9)
+    p4, mask = padded(*jets, np.zeros((0, 4)), p=60)  # the last jet is empty
+    for axes in TAU_AXES:
+        tau = nsubjettiness(p4, mask, R, tau_axes=axes)
+        hl = high_level_features(p4, mask, R, tau_axes=axes)
+        assert tau.dtype == np.float64 and tau.shape == (len(jets) + 1, 3)
+        np.testing.assert_allclose(tau, hl[:, HL_FEATURE_NAMES.index("j_tau1_b1") : HL_FEATURE_NAMES.index("j_tau3_b1") + 1], rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(tau[-1], 0.0)
+        assert tau[0, 1:].tolist() == [0.0, 0.0]  # two particles: tau_2 = tau_3 = 0
+        assert (tau[1:-1, 0] > 0).all()
 
 
 def test_tau_axes_differ_and_default_is_wta_kt(three_hl):

@@ -1,4 +1,4 @@
-"""The generated-jet metrics on cases with known answers (synthetic clouds, no training data needed)."""
+"""The generated-jet metrics on cases with known answers: synthetic clouds, and τ_N of real jets."""
 
 from __future__ import annotations
 
@@ -115,3 +115,45 @@ def test_generated_one_prong_vs_real_three_prong_is_far_from_the_floor():
     for key in ("w1m", "w1p", "w1tau21", "fd"):
         assert out[key] > 5 * out[f"{key}_floor"], key
     assert out["c2st_auc"] > 0.9 and abs(out["c2st_auc_floor"] - 0.5) < 0.15
+
+
+def _exclusive_kt_taus(p4: np.ndarray, jet_radius: float) -> np.ndarray:
+    """Independent oracle for one jet's τ1..τ3: exclusive kT (d_ij = min(pT²) ΔR², E-scheme merging) down to
+    N subjets, then Σ pT_i min_k ΔR_ik / (Σ pT_i R0), ΔR in rapidity-azimuth."""
+    from jetzoo.physics import kinematics as kin
+
+    def coords(v):
+        return kin.pt(v), kin.rapidity(v), kin.phi(v)
+
+    pt, y, phi = coords(p4)
+    subjets, tau = list(p4), np.zeros(3)
+    for n in range(len(subjets), 0, -1):  # one merge per step, n subjets left
+        if n <= 3:
+            _, ay, aphi = coords(np.array(subjets))
+            dr = np.hypot(y[:, None] - ay, kin.delta_phi(phi[:, None], aphi)).min(1)
+            tau[n - 1] = (pt * dr).sum() / (pt.sum() * jet_radius)
+        if n == 1:
+            break
+        spt, sy, sphi = coords(np.array(subjets))
+        d = np.minimum.outer(spt**2, spt**2) * ((sy[:, None] - sy) ** 2 + kin.delta_phi(sphi[:, None], sphi) ** 2)
+        np.fill_diagonal(d, np.inf)
+        i, j = sorted(np.unravel_index(np.argmin(d), d.shape))
+        subjets[i] = subjets[i] + subjets.pop(j)
+    return tau
+
+
+def test_nsubjettiness_of_real_jets_is_exclusive_kt_with_e_scheme(top_datamodules):
+    from jetzoo.generative_metrics import relative_p4
+    from jetzoo.physics.features import HL_FEATURE_NAMES, high_level_features
+
+    batch = next(iter(top_datamodules("cloud").train_dataloader()))
+    cloud, mask = batch["cloud"].double().numpy(), batch["mask"].numpy().astype(bool)
+    tau = nsubjettiness(cloud, mask, jet_radius=0.8)
+    p4 = relative_p4(cloud, mask)
+    oracle = np.array([_exclusive_kt_taus(j[m], 0.8) for j, m in zip(p4, mask)])
+    assert tau.shape == (len(cloud), 3) and (tau[:, 0] > 0).all()
+    assert np.abs(tau - oracle).max() < 1e-9
+    # the same definition as the dataset features with exclusive-kT axes (stored as float32)
+    hl = high_level_features(p4, mask, 0.8, tau_axes="exclusive-kt")
+    taus = slice(HL_FEATURE_NAMES.index("j_tau1_b1"), HL_FEATURE_NAMES.index("j_tau3_b1") + 1)
+    assert np.allclose(hl[:, taus], tau, rtol=1e-6, atol=1e-7)

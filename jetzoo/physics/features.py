@@ -11,8 +11,8 @@ large enough that all of them end in a single jet. Conventions (all angles in ra
 - `j_tau{1,2,3}_b1`: N-subjettiness with beta = 1, normalised measure
   tau_N = sum_i pT_i min_k dR_ik / (sum_i pT_i * R0), R0 = jet radius, with the axes `tau_axes`
   (`TAU_AXES`): "wta-kt" (default) = winner-take-all kT axes, "exclusive-kt" = the N exclusive kT jets
-  (E-scheme), the convention of the published hls4ml files (tau_N 12-16% higher). This is the one place
-  jetzoo computes tau_N for datasets (`jetzoo.generative_metrics` has its own numpy version for metrics).
+  (E-scheme), the convention of the published hls4ml files (tau_N 12-16% higher). `nsubjettiness` is the one
+  place jetzoo computes tau_N: for datasets here and, with "exclusive-kt" axes, for `jetzoo.generative_metrics`.
 - `j_c2_b1`, `j_d2_b1`: C2 = e3 / e2^2 and D2 = e3 / e2^3 with beta = 1, where
   e_n = sum over n-tuples of prod(pT) * prod(pairwise dR) / (sum pT)^n.
 - Ratios whose denominator is zero (one-particle jets) are set to 0.
@@ -86,43 +86,44 @@ def high_level_features(
 ) -> np.ndarray:
     """`HL_FEATURE_NAMES` for N padded jets: p4 (N, P, 4) as (px, py, pz, E), mask (N, P) -> float32 (N, F)."""
     check_tau_axes(tau_axes)
-    mask = np.asarray(mask, dtype=bool)
-    blocks = []
-    for start in range(0, len(mask), BLOCK_JETS):
-        m = mask[start : start + BLOCK_JETS]
-        flat = np.asarray(p4[start : start + BLOCK_JETS], dtype=np.float64)[m]
-        blocks.append(jagged_high_level_features(_jagged(flat, m.sum(axis=1)), jet_radius, tau_axes))
+    blocks = [jagged_high_level_features(jets, jet_radius, tau_axes) for jets in _jagged_blocks(p4, mask)]
     return np.concatenate(blocks) if blocks else np.zeros((0, len(HL_FEATURE_NAMES)), dtype=np.float32)
+
+
+def nsubjettiness(p4: np.ndarray, mask: np.ndarray, jet_radius: float, tau_axes: str = DEFAULT_TAU_AXES) -> np.ndarray:
+    """tau_1, tau_2, tau_3 (beta = 1, normalised; see the module docstring) of N padded jets -> float64 (N, 3).
+
+    p4 (N, P, 4) as (px, py, pz, E), mask (N, P). A jet with at most N particles has tau_N = 0; an empty jet 0.
+    """
+    check_tau_axes(tau_axes)
+    blocks = [jagged_nsubjettiness(jets, jet_radius, tau_axes) for jets in _jagged_blocks(p4, mask)]
+    return np.concatenate(blocks) if blocks else np.zeros((0, 3))
+
+
+def jagged_nsubjettiness(constituents: ak.Array, jet_radius: float, tau_axes: str = DEFAULT_TAU_AXES) -> np.ndarray:
+    """`nsubjettiness` for jets given as a jagged awkward array (jets x particles, fields px py pz E)."""
+    check_tau_axes(tau_axes)
+    out = np.zeros((len(constituents), 3))
+    filled, jets = _filled_jets(constituents)
+    if len(filled):
+        out[filled] = _taus(_recluster(jets), jet_radius, tau_axes)
+    return out
 
 
 def jagged_high_level_features(
     constituents: ak.Array, jet_radius: float, tau_axes: str = DEFAULT_TAU_AXES
 ) -> np.ndarray:
     """`HL_FEATURE_NAMES` for jets given as a jagged awkward array (jets x particles, fields px py pz E)."""
-    axes_definition = TAU_AXES[check_tau_axes(tau_axes)]
-    counts = ak.to_numpy(ak.num(constituents))
-    out = np.zeros((len(counts), len(HL_FEATURE_NAMES)), dtype=np.float64)
-    out[:, HL_FEATURE_NAMES.index("j_multiplicity")] = counts
-    filled = np.nonzero(counts > 0)[0]
+    check_tau_axes(tau_axes)
+    out = np.zeros((len(constituents), len(HL_FEATURE_NAMES)), dtype=np.float64)
+    out[:, HL_FEATURE_NAMES.index("j_multiplicity")] = ak.to_numpy(ak.num(constituents))
+    filled, jets = _filled_jets(constituents)
     if len(filled) == 0:
         return out.astype(np.float32)
-    jets = constituents[filled]
-    jets = ak.zip({k: ak.values_astype(jets[k], np.float64) for k in ("px", "py", "pz", "E")}, with_name="Momentum4D")
 
     jet_p4 = _sum_p4(jets)
-    cs = fastjet.ClusterSequence(jets, fastjet.JetDefinition(fastjet.cambridge_algorithm, RECLUSTER_RADIUS))
-    taus = ak.to_numpy(
-        ak.flatten(
-            cs.njettiness(
-                measure_definition="NormalizedMeasure",
-                axes_definition=axes_definition,
-                njets=[1, 2, 3],
-                beta=1.0,
-                R0=float(jet_radius),
-            ),
-            axis=1,
-        )
-    ).reshape(len(filled), 3)
+    cs = _recluster(jets)
+    taus = _taus(cs, jet_radius, tau_axes)
     e2 = ak.to_numpy(cs.exclusive_jets_energy_correlator(njets=1, beta=1, npoint=2, func="generalized"))
     e3 = ak.to_numpy(cs.exclusive_jets_energy_correlator(njets=1, beta=1, npoint=3, func="generalized"))
 
@@ -217,6 +218,34 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
     return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+
+
+def _filled_jets(constituents: ak.Array) -> tuple[np.ndarray, ak.Array]:
+    """Indices of the jets with at least one particle, and those jets as float64 Momentum4D records."""
+    filled = np.nonzero(ak.to_numpy(ak.num(constituents)) > 0)[0]
+    jets = constituents[filled]
+    return filled, ak.zip({k: ak.values_astype(jets[k], np.float64) for k in ("px", "py", "pz", "E")}, with_name="Momentum4D")
+
+
+def _recluster(jets: ak.Array):
+    """C/A clustering of each jet's constituents at RECLUSTER_RADIUS (all of them end in one jet)."""
+    return fastjet.ClusterSequence(jets, fastjet.JetDefinition(fastjet.cambridge_algorithm, RECLUSTER_RADIUS))
+
+
+def _taus(cluster_sequence, jet_radius: float, tau_axes: str) -> np.ndarray:
+    """tau_1..3 (J, 3) of the jets of a `_recluster` clustering: fastjet-contrib Nsubjettiness, normalised measure."""
+    taus = cluster_sequence.njettiness(
+        measure_definition="NormalizedMeasure", axes_definition=TAU_AXES[tau_axes], njets=[1, 2, 3], beta=1.0, R0=float(jet_radius)
+    )
+    return ak.to_numpy(ak.flatten(taus, axis=1)).reshape(-1, 3)
+
+
+def _jagged_blocks(p4: np.ndarray, mask: np.ndarray):
+    """Padded jets p4 (N, P, 4) + mask (N, P) -> awkward jets x particles, BLOCK_JETS jets at a time."""
+    mask = np.asarray(mask, dtype=bool)
+    for start in range(0, len(mask), BLOCK_JETS):
+        m = mask[start : start + BLOCK_JETS]
+        yield _jagged(np.asarray(p4[start : start + BLOCK_JETS], dtype=np.float64)[m], m.sum(axis=1))
 
 
 def _flat_p4(particles: ak.Array) -> np.ndarray:

@@ -24,6 +24,7 @@ from abc import abstractmethod
 import torch
 from torch import nn
 
+from jetzoo.physics import kinematics
 from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
@@ -97,7 +98,7 @@ class EnergyFlowNetwork(_FlowNetwork):
     @staticmethod
     def energy_fractions(p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """z_i = pT_i / Σ_j pT_j over the real particles: (B, P); zero for padding."""
-        pt = torch.sqrt(p4[..., 0] ** 2 + p4[..., 1] ** 2) * mask.to(p4.dtype)
+        pt = kinematics.pt(p4) * mask.to(p4.dtype)
         return pt / pt.sum(1, keepdim=True).clamp_min(torch.finfo(p4.dtype).tiny)
 
     def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

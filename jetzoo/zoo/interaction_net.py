@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from jetzoo.physics import kinematics
 from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
@@ -74,8 +75,7 @@ class InteractionNetwork(JetTagger):
         k = self.max_particles
         if k == 0 or x.shape[1] <= k:
             return x, mask
-        p4 = batch["p4"]
-        pt = torch.sqrt(p4[..., 0] ** 2 + p4[..., 1] ** 2)
+        pt = kinematics.pt(batch["p4"])
         score = torch.where(mask, pt, torch.full_like(pt, -1.0))
         idx = score.topk(k, dim=1).indices
         x = torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
