@@ -16,7 +16,7 @@ class JetTable:
 
     p4: (N, P, 4) float32 (px, py, pz, E), pT-descending, zero padded; mask: (N, P) bool.
     jet_ids: (N,) uint64, each jet's identity hashed (jet_identity.py); `sources`: the files (and rows)
-    the jets were read from, the table's manifest. Readers set both; a table built without them gets
+    the jets were read from, the table's manifest; `first_row`: where a reader's chunk starts in its file. Readers set both; a table built without them gets
     ids from (source, row) in `JetDataModule.table`.
     """
 
@@ -30,6 +30,7 @@ class JetTable:
     jet_radius: float = 0.8
     jet_ids: np.ndarray | None = None
     sources: tuple = ()
+    first_row: int = 0  # a reader's chunk: the row of its file where it starts
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -33,11 +33,17 @@ from jetzoo.datamodules.readers.failures import (
     text,
 )
 from jetzoo.datamodules.readers.hdf5 import names_dataset, numeric_dataset
-from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, iter_files, join_chunks
+from jetzoo.datamodules.readers.paths import (
+    DEFAULT_CHUNK_SIZE,
+    ChunkSelection,
+    iter_files,
+    join_chunks,
+    selected_bounds,
+)
 from jetzoo.datamodules.readers.validation import physical_constituents, zero_padding_mask
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
-from jetzoo.generate.recipes import stale_recipe_warning
+from jetzoo.generate.recipes import RECIPES, stale_recipe_warning
 
 FORMAT = "an hls4ml HDF5 file"
 SUFFIXES = (".h5", ".hdf5", ".z")
@@ -53,12 +59,12 @@ def read_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     return join_chunks(iter_hls4ml(path, chunk_size))
 
 
-def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
-    """Validated JetTables of at most `chunk_size` jets, file after file."""
-    return iter_files(path, SUFFIXES, iter_hls4ml_file, chunk_size)
+def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files)."""
+    return iter_files(path, SUFFIXES, iter_hls4ml_file, chunk_size, select)
 
 
-def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
         stale = stale_recipe_warning(f.attrs, source=str(path))  # a file of an older jetzoo recipe
         if stale:
@@ -76,7 +82,7 @@ def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterat
             i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
         ]
         identify = generated_identity(f.attrs, n, class_names, path)
-        for start, stop in chunk_bounds(n, chunk_size):
+        for start, stop in selected_bounds(n, chunk_size, chosen):
             table = np.asarray(jets[start:stop])
             chunk = hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
                                  feature_columns, [names[i] for i in feature_columns], jet_radius)
@@ -87,8 +93,8 @@ def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable 
     """For a file `jetzoo generate` wrote: a function giving each chunk its generated-jet ids
     (recipe, version, seed, class, index within class; jet_identity.py). None for other files, whose
     jets are identified by (sha256, row)."""
-    if not {"recipe", "seed", "n"} <= set(attrs) or int(attrs["n"]) != n:
-        return None
+    if not {"recipe", "seed", "n"} <= set(attrs) or text(attrs["recipe"]) not in RECIPES or int(attrs["n"]) != n:
+        return None  # not `jetzoo generate`'s (a GAN's jets, say, carry recipe "generated")
     key = generated_key(text(attrs["recipe"]), int(attrs.get("recipe_version", 1)), int(attrs["seed"]))
     cls, index = generated_class_and_index(n, int(attrs["seed"]), len(class_names))
     source = Source("generated", key, Path(path).name, (), n, len(class_names))
@@ -116,7 +122,7 @@ def hls4ml_table(path, start, jets, p4, class_names, label_columns, feature_colu
     return JetTable(
         p4=np.ascontiguousarray(p4), mask=mask, labels=labels, class_names=class_names, source=str(path),
         hl=jets[:, feature_columns].astype(np.float32) if feature_columns else None, hl_names=hl_names,
-        jet_radius=jet_radius,
+        jet_radius=jet_radius, first_row=start,
     ).validate()
 def label_columns_of(attrs, names: list[str], path) -> tuple[list[str], list[int]]:
     """(class names, their column indices in `jets`)."""

@@ -19,7 +19,13 @@ import numpy as np
 import uproot
 
 from jetzoo.datamodules.readers.failures import labels_from_one_hot, reading, require_finite, require_jets
-from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, iter_files, join_chunks
+from jetzoo.datamodules.readers.paths import (
+    DEFAULT_CHUNK_SIZE,
+    ChunkSelection,
+    iter_files,
+    join_chunks,
+    selected_bounds,
+)
 from jetzoo.datamodules.readers.validation import physical_constituents, require_plausible_size
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
@@ -36,19 +42,20 @@ JET_RADIUS = 0.8
 
 def read_jetclass(path, max_particles: int = DEFAULT_MAX_PARTICLES, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     """Read one JetClass file, a directory of them, or a glob; keep the `max_particles` hardest constituents."""
-    return join_chunks(iter_jetclass(path, chunk_size, max_particles))
+    return join_chunks(iter_jetclass(path, chunk_size, max_particles=max_particles))
 
 
-def iter_jetclass(path, chunk_size: int = DEFAULT_CHUNK_SIZE, max_particles: int = DEFAULT_MAX_PARTICLES
-                  ) -> Iterator[JetTable]:
-    """Validated JetTables of at most `chunk_size` jets, file after file."""
+def iter_jetclass(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None,
+                  max_particles: int = DEFAULT_MAX_PARTICLES) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files)."""
     if max_particles < 1:
         raise JetDataError(f"{path}: max_particles must be at least 1, got {max_particles}")
-    return iter_files(path, SUFFIXES, lambda f, size: iter_jetclass_file(f, size, max_particles), chunk_size)
+    read = lambda f, size, chosen: iter_jetclass_file(f, size, max_particles, chosen)  # noqa: E731
+    return iter_files(path, SUFFIXES, read, chunk_size, select)
 
 
 def iter_jetclass_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                       max_particles: int = DEFAULT_MAX_PARTICLES) -> Iterator[JetTable]:
+                       max_particles: int = DEFAULT_MAX_PARTICLES, chosen=None) -> Iterator[JetTable]:
     with reading(path, FORMAT), uproot.open(path) as root_file:
         if TREE not in root_file:
             raise JetDataError(f"{path}: no TTree '{TREE}' (found {root_file.keys(cycle=False)}); not {FORMAT}")
@@ -70,7 +77,7 @@ def iter_jetclass_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE,
                                    f"{name} stores {stored}; the file is truncated or corrupt")
         require_plausible_size(path, f"tree '{TREE}'", (tree.num_entries, len(wanted)), 8)
         class_names = [b[len(LABEL_PREFIX):] for b in label_branches]
-        for start, stop in chunk_bounds(tree.num_entries, chunk_size):
+        for start, stop in selected_bounds(tree.num_entries, chunk_size, chosen):
             arrays = tree.arrays(wanted, entry_start=start, entry_stop=stop, library="ak")
             yield jetclass_table(path, start, arrays, label_branches, hl_branches, class_names, max_particles)
 
@@ -99,7 +106,7 @@ def jetclass_table(path, start, arrays, label_branches, hl_branches, class_names
     physical_constituents(p4, mask, str(path), start)
     return JetTable(
         p4=p4, mask=mask, labels=labels, class_names=class_names, source=str(path), hl=hl, hl_names=hl_branches,
-        jet_radius=JET_RADIUS,
+        jet_radius=JET_RADIUS, first_row=start,
     ).validate()
 
 

@@ -31,9 +31,10 @@ from jetzoo.datamodules.readers.failures import reading, require_finite, require
 from jetzoo.datamodules.readers.hdf5 import numeric_dataset
 from jetzoo.datamodules.readers.paths import (
     DEFAULT_CHUNK_SIZE,
-    chunk_bounds,
+    ChunkSelection,
     expand_paths,
     join_chunks,
+    selected_bounds,
     with_file_identity,
 )
 from jetzoo.datamodules.readers.validation import physical_constituents, require_positive
@@ -59,7 +60,7 @@ def read_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     return join_chunks(iter_jetnet(path, chunk_size))
 
 
-def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None) -> Iterator[JetTable]:
     """Validated JetTables of at most `chunk_size` jets, file after file.
 
     The classes are the types present in any of the files, so each file's types are found first."""
@@ -68,7 +69,8 @@ def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable
     files = expand_paths(path, SUFFIXES)
     present = sorted(set().union(*(file_types(f) for f in files)))
     for f in files:
-        yield from with_file_identity(f, iter_jetnet_file(f, present, int(chunk_size)))
+        chosen = None if select is None else (lambda k, f=f: select(f, k))
+        yield from with_file_identity(f, iter_jetnet_file(f, present, int(chunk_size), chosen))
 
 
 def open_datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset | None]:
@@ -118,10 +120,11 @@ def name_type(path: Path) -> int:
     return JET_TYPES.index(match.group(1).lower())
 
 
-def iter_jetnet_file(path: Path, present: list[int], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+def iter_jetnet_file(path: Path, present: list[int], chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None
+                     ) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
         particles, jet_features = open_datasets(f, path)
-        for start, stop in chunk_bounds(len(particles), chunk_size):
+        for start, stop in selected_bounds(len(particles), chunk_size, chosen):
             jets = None if jet_features is None else np.asarray(jet_features[start:stop])
             yield jetnet_table(path, start, np.asarray(particles[start:stop]), jets, present)
 
@@ -162,5 +165,5 @@ def jetnet_table(path: Path, start: int, particles: np.ndarray, jet_features: np
         p4=np.ascontiguousarray(p4), mask=mask,
         labels=np.searchsorted(present, codes).astype(np.int64),
         class_names=[CLASS_NAMES[JET_TYPES[c]] for c in present],
-        source=str(path), hl=hl, hl_names=hl_names, jet_radius=JET_RADIUS,
+        source=str(path), hl=hl, hl_names=hl_names, jet_radius=JET_RADIUS, first_row=start,
     ).validate()

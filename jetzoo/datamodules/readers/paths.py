@@ -51,27 +51,41 @@ def chunk_bounds(n: int, chunk_size: int) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + chunk_size)
 
 
-def iter_files(path, suffixes: Iterable[str], iter_one: Callable[[Path, int], Iterator[JetTable]],
-               chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
-    """Validated chunks of every file `path` names (file, directory or glob), file after file."""
+ChunkSelection = Callable[[Path, int], bool]  # (file, chunk index) -> read it?
+
+
+def iter_files(path, suffixes: Iterable[str], iter_one: Callable[..., Iterator[JetTable]],
+               chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None) -> Iterator[JetTable]:
+    """Validated chunks of every file `path` names (file, directory or glob), file after file.
+
+    `select(file, k)` (streaming) picks which chunks k of each file are read; the others are skipped
+    without being read where the format allows it (all but the sequential quark-gluon .npz)."""
     if int(chunk_size) < 1:
         raise JetDataError(f"{path}: chunk_size must be at least 1, got {chunk_size}")
     for f in expand_paths(path, suffixes):
-        yield from with_file_identity(f, iter_one(f, int(chunk_size)))
+        chosen = None if select is None else (lambda k, f=f: select(f, k))
+        yield from with_file_identity(f, iter_one(f, int(chunk_size), chosen))
+
+
+def selected_bounds(n: int, chunk_size: int, chosen: Callable[[int], bool] | None) -> Iterator[tuple[int, int]]:
+    """(start, stop) of the chunks of `n` rows that `chosen(k)` picks (all when it is None)."""
+    for k, bounds in enumerate(chunk_bounds(n, chunk_size)):
+        if chosen is None or chosen(k):
+            yield bounds
 
 
 def with_file_identity(path: Path, chunks: Iterable[JetTable]) -> Iterator[JetTable]:
     """The chunks of one file, in file order, with (file sha256, row) ids where the reader set none.
 
-    A reader that knows better ids (a generated file's) sets `jet_ids` and `sources` itself."""
-    offset, sha = 0, None
+    A reader that knows better ids (a generated file's) sets `jet_ids` and `sources` itself; every
+    reader sets its chunks' `first_row`."""
+    sha = None
     for chunk in chunks:
         if chunk.jet_ids is None:
             sha = sha or file_sha256(path)
-            rows = np.arange(offset, offset + len(chunk))
-            chunk.jet_ids = row_ids("file", sha, rows)
-            chunk.sources = (Source("file", sha, Path(path).name, ((offset, offset + len(chunk)),)),)
-        offset += len(chunk)
+            start, stop = chunk.first_row, chunk.first_row + len(chunk)
+            chunk.jet_ids = row_ids("file", sha, np.arange(start, stop))
+            chunk.sources = (Source("file", sha, Path(path).name, ((start, stop),)),)
         yield chunk
 
 

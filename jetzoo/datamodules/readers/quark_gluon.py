@@ -37,12 +37,14 @@ def read_quark_gluon(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     return join_chunks(iter_quark_gluon(path, chunk_size))
 
 
-def iter_quark_gluon(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
-    """Validated JetTables of at most `chunk_size` jets, file after file."""
-    return iter_files(path, SUFFIXES, iter_quark_gluon_file, chunk_size)
+def iter_quark_gluon(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None
+                     ) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files;
+    the .npz members are compressed streams, so unselected chunks are read and dropped)."""
+    return iter_files(path, SUFFIXES, iter_quark_gluon_file, chunk_size, select)
 
 
-def iter_quark_gluon_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+def iter_quark_gluon_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None) -> Iterator[JetTable]:
     with reading(path, FORMAT):
         with open(path, "rb") as f:
             is_npy = f.read(len(NPY_MAGIC)) == NPY_MAGIC
@@ -72,9 +74,10 @@ def iter_quark_gluon_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> I
                     raise JetDataError(f"{path}: 'y' has shape {targets.shape}, expected (jets,)")
                 require_jets(shape[0], path)
                 require_rows(targets, shape[0], path, "'y'")
-                for start, stop in chunk_bounds(shape[0], chunk_size):
+                for k, (start, stop) in enumerate(chunk_bounds(shape[0], chunk_size)):
                     particles = read_rows(stream, shape, dtype, stop - start)
-                    yield quark_gluon_table(path, start, particles, targets[start:stop])
+                    if chosen is None or chosen(k):
+                        yield quark_gluon_table(path, start, particles, targets[start:stop])
 
 
 def npy_header(stream, info: zipfile.ZipInfo, path, what: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -117,5 +120,5 @@ def quark_gluon_table(path: Path, start: int, particles: np.ndarray, targets: np
     physical_constituents(p4, mask, str(path), start)
     return JetTable(
         p4=np.ascontiguousarray(p4), mask=mask, labels=labels, class_names=list(CLASS_NAMES),
-        source=str(path), jet_radius=JET_RADIUS,
+        source=str(path), jet_radius=JET_RADIUS, first_row=start,
     ).validate()

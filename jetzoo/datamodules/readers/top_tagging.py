@@ -17,7 +17,13 @@ import pandas as pd
 
 from jetzoo.datamodules.readers.failures import binary_labels, reading, require_finite, require_jets
 from jetzoo.datamodules.readers.hdf5 import require_all_backed
-from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, iter_files, join_chunks
+from jetzoo.datamodules.readers.paths import (
+    DEFAULT_CHUNK_SIZE,
+    ChunkSelection,
+    iter_files,
+    join_chunks,
+    selected_bounds,
+)
 from jetzoo.datamodules.readers.validation import physical_constituents, require_numeric, zero_padding_mask
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError
@@ -36,12 +42,13 @@ def read_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     return join_chunks(iter_top_tagging(path, chunk_size))
 
 
-def iter_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
-    """Validated JetTables of at most `chunk_size` jets, file after file."""
-    return iter_files(path, SUFFIXES, iter_top_tagging_file, chunk_size)
+def iter_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None
+                     ) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files)."""
+    return iter_files(path, SUFFIXES, iter_top_tagging_file, chunk_size, select)
 
 
-def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[JetTable]:
+def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None) -> Iterator[JetTable]:
     with reading(path, FORMAT):
         require_all_backed(path)
         with pd.HDFStore(path, mode="r") as store:
@@ -59,7 +66,7 @@ def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> I
                 require_numeric(head[name].dtype, path, f"column '{name}'")
             n = int(storer.nrows if storer.is_table else storer.shape[0])
             require_jets(n, path)
-            for start, stop in chunk_bounds(n, chunk_size):
+            for start, stop in selected_bounds(n, chunk_size, chosen):
                 frame = store.select(KEY, start=start, stop=stop)
                 p4 = frame[columns].to_numpy(dtype=np.float32).reshape(len(frame), n_particles, 4)
                 yield top_tagging_table(path, start, p4, frame[LABEL_COLUMN].to_numpy())
@@ -74,7 +81,7 @@ def top_tagging_table(path, start: int, p4: np.ndarray, label_values: np.ndarray
     physical_constituents(p4, mask, str(path), start)
     return JetTable(
         p4=np.ascontiguousarray(p4), mask=mask, labels=labels, class_names=list(CLASS_NAMES),
-        source=str(path), jet_radius=JET_RADIUS,
+        source=str(path), jet_radius=JET_RADIUS, first_row=start,
     ).validate()
 
 
