@@ -3,7 +3,7 @@
     jetzoo fit|validate|test|predict --model NAME [--data NAME] [--config file.yaml] [--print_config]
     jetzoo models | datasets        tables of what the registry holds
     jetzoo generate --recipe R --n N  Pythia 8 + FastJet jets to HDF5
-    jetzoo bench --models a,b --data NAME   a leaderboard table
+    jetzoo bench --config SPEC.yaml [--out DIR]   a resumable multi-seed leaderboard
     jetzoo --version
     --verbose (anywhere)              library tips and deprecation warnings, hidden by default
 
@@ -99,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return _run_argparse("generate", add_generate_arguments, run_generate_command, argv[1:])
         if command == "bench":
-            from jetzoo.bench import add_bench_arguments, run_bench_command
+            from jetzoo.bench import main as bench_main
 
-            return _run_argparse("bench", add_bench_arguments, run_bench_command, argv[1:])
+            return bench_main(argv[1:])
     except (JetDataError, RegistryError) as err:
         print(f"jetzoo: error: {err}", file=sys.stderr)
         return 2

@@ -135,6 +135,7 @@ class JetTagger(L.LightningModule, ABC):
         for metric in metrics.values():
             metric.reset()
         logits, labels = logits.double().cpu().numpy(), labels.cpu().numpy()
+        self.last_test_predictions = (logits, labels) if stage == "test" else getattr(self, "last_test_predictions", None)
         settings = (self.class_names, *self.metric_settings())
         result = evaluate(logits, labels, *settings)
         out = {f"{stage}/loss": float(loss), **{f"{stage}/{k}": v for k, v in result.scalars().items()}}

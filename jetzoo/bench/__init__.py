@@ -1,0 +1,244 @@
+"""`jetzoo bench`: a leaderboard as a protocol. One YAML spec, every (model, seed) trained and tested
+on the same fixed test set, each finished run written at once, a re-run resuming where it stopped.
+
+    jetzoo bench --config benchmarks/leaderboard.yaml [--out DIR] [--seeds 3] [--epochs 5] [--print_config]
+
+Options follow jsonargparse / LightningCLI conventions (`--config`, `--print_config`, dotted
+overrides such as `--data.args.batch_size 128`); the spec is described in jetzoo.bench.spec. The
+old flags (`--models a,b --data-arg k=v --max-epochs N`) are refused with a one-line error that
+shows the new form.
+
+Per run (model, seed), as soon as it finishes (jetzoo.bench.store): its test predictions in
+`OUT/predictions/<label>-seed<k>.h5` (probabilities, logits, labels, class names), its record in
+`OUT/runs/`, then `OUT/leaderboard.{md,csv,json}` rewritten; all atomically, so a bench killed
+at any point (kill -9 included) and re-run redoes only the run it was in. A failed run is
+recorded with its error, shown in its own row, and retried by the next re-run; the others are
+kept. When every run is done, the paired-bootstrap significance (jetzoo.bench.significance)
+fills the `vs best` column and the plots go to `OUT/plots/` (jetzoo.plots). Progress: one
+stderr line per run start, epoch and finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import sys
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+
+from jetzoo.bench import store
+from jetzoo.bench.runs import DataCache, bench_model, say
+from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_hash, parse_spec
+from jetzoo.bench.table import aggregate, csv_text, headline_columns, headline_rejection, markdown, ranked
+
+__all__ = ["BenchSpec", "DataSpec", "ModelSpec", "bench_model", "headline_rejection", "main", "run_bench", "run_bench_command"]
+
+
+def main(argv: list[str]) -> int:
+    """`jetzoo bench ...` (argv without 'bench'); UsageError / JetDataError / RegistryError propagate to the CLI."""
+    if "--print_config" in argv or any(a.startswith("--print_config=") for a in argv) or "-h" in argv or "--help" in argv:
+        from jetzoo.bench.spec import build_parser
+
+        try:
+            build_parser().parse_args(argv)  # prints the config (or the help) and exits, as in `fit`
+        except SystemExit as done:
+            return int(done.code or 0)
+        return 0
+    spec, where = parse_spec(argv)
+    quiet_bench_output()
+    command = "jetzoo bench " + " ".join(shlex.quote(a) for a in argv)
+    run_bench(spec, command=command)
+    print(Path(spec.out, "leaderboard.md").read_text())
+    return 0
+
+
+def quiet_bench_output() -> None:
+    """Lightning's info lines (devices, stepping-batch estimates) and tips hidden: the bench prints its own progress."""
+    import logging
+
+    from jetzoo.logging_setup import VERBOSE_ENV, quiet_output
+
+    quiet_output(False)
+    if __import__("os").environ.get(VERBOSE_ENV) != "1":
+        for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_bench_command(args) -> int:
+    """Programmatic entry with an argparse-style namespace of the old flags (models, data, data_arg,
+    model_arg, max_epochs, seed, out): converted to a spec and run."""
+    from jetzoo.bench.spec import TrainerSpec
+
+    def pairs(items):
+        out = {}
+        for item in items:
+            key, _, value = item.partition("=")
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                out[key] = value
+        return out
+
+    per_model: dict[str, dict] = {}
+    for item in args.model_arg:
+        name, _, pair = item.partition(":")
+        per_model.setdefault(name, {}).update(pairs([pair]))
+    spec = BenchSpec(
+        models=[ModelSpec(n, per_model.get(n, {})) for n in args.models.split(",")],
+        data=DataSpec(args.data, pairs(args.data_arg)), seeds=[args.seed], epochs=args.max_epochs,
+        trainer=TrainerSpec(threads=args.threads), out=args.out,
+    )
+    run_bench(spec)
+    return 0
+
+
+def check_names(spec: BenchSpec) -> None:
+    """Every model and the datamodule load (right Lightning type) before any training."""
+    from jetzoo.registry import get_datamodule, get_model
+
+    for model in spec.models:
+        get_model(model.name)
+    get_datamodule(spec.data.name)
+
+
+def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
+    """Every unfinished (model, seed) of `spec`, then the final table and plots; returns OUT."""
+    import torch
+
+    check_names(spec)
+    if spec.trainer.threads:
+        torch.set_num_threads(spec.trainer.threads)
+    out = Path(spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = DataCache(spec.data)
+    dhash = data_hash(spec.data, data.manifest_sha256())
+    dims = data.first().dims
+    columns = headline_columns(dims["class_names"], dims.get("background_classes", []), dims.get("signal_efficiencies", (0.5, 0.3)))
+    if spec.rank_by not in columns:
+        from jetzoo.errors import UsageError
+
+        raise UsageError(f"rank_by {spec.rank_by!r} is not a column of this data ({', '.join(columns)})")
+    info = {"command": command, "data_hash": dhash, "torch": torch.__version__}
+    store.write_json(out / "spec.json", asdict(spec))
+    jobs = [(m, s) for m in spec.models for s in spec.seed_list]
+    records: dict[tuple[str, int], dict] = {}
+    todo = []
+    for model, seed in jobs:
+        label, key = spec.label(model), spec.run_key(model, seed, dhash)
+        record = store.read_record(store.record_path(out, label, seed))
+        if record and record.get("key") == key and record.get("status") == "ok" and store.predictions_path(out, label, seed).is_file():
+            records[label, seed] = record
+        else:
+            todo.append((model, seed, key))
+            if record and record.get("key") == key and record.get("status") == "failed":
+                records[label, seed] = record  # shown until retried
+    say(f"{len(jobs)} run(s): {len(jobs) - len(todo)} finished already, {len(todo)} to do; output in {out}")
+    write_tables(spec, out, records, columns, info, significance=None)
+    for i, (model, seed, key) in enumerate(todo, 1):
+        label = spec.label(model)
+        prefix = f"[{i}/{len(todo)}] {label} seed {seed}"
+        say(f"{prefix}: training ({spec.epochs} epoch(s))")
+        try:
+            result = bench_model(spec, model, seed, data, prefix)
+        except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
+            from jetzoo.registry import describe
+
+            message = describe(err)
+            say(f"{prefix}: failed: {message}")
+            if __import__("os").environ.get("JETZOO_VERBOSE") == "1":
+                traceback.print_exc()
+            record = {"key": key, "status": "failed", "error": message, "model": label, "seed": seed}
+            store.write_json(store.record_path(out, label, seed), record)
+            records[label, seed] = record
+        else:
+            record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"]}
+            store.write_predictions(
+                store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
+                result["background_classes"], {"key": key, "model": label, "seed": seed,
+                                               "signal_efficiencies": result["signal_efficiencies"]},
+            )
+            store.write_json(store.record_path(out, label, seed), record)
+            records[label, seed] = record
+            shown = ", ".join(f"{c} {record['metrics'].get(n, float('nan')):.4g}" for c, n in columns.items())
+            say(f"{prefix}: done in {record['wall_s']:.1f} s: {shown}")
+        write_tables(spec, out, records, columns, info, significance=None)
+    info["test_jets"] = next((r["test_jets"] for r in records.values() if r.get("status") == "ok"), "?")
+    significance = final_significance(spec, out, records, columns)
+    write_tables(spec, out, records, columns, info, significance)
+    if spec.plots:
+        from jetzoo.plots import bench_plots
+
+        loaded = load_runs(spec, out, records)
+        if loaded:
+            for path in bench_plots(loaded, out / "plots", title=f"{spec.data.name}, {info['test_jets']} test jets"):
+                say(f"plot: {path}")
+    return out
+
+
+def load_runs(spec: BenchSpec, out: Path, records) -> dict[str, list[dict]]:
+    """label -> the predictions of its finished seeds (spec order), for significance and plots."""
+    loaded = {}
+    for model in spec.models:
+        label = spec.label(model)
+        items = []
+        for seed in spec.seed_list:
+            if records.get((label, seed), {}).get("status") == "ok":
+                p = store.read_predictions(store.predictions_path(out, label, seed))
+                p["seed"] = seed
+                p["signal_efficiencies"] = json.loads(p["attrs"].get("signal_efficiencies", "[0.5, 0.3]"))
+                items.append(p)
+        if items:
+            loaded[label] = items
+    return loaded
+
+
+def final_significance(spec: BenchSpec, out: Path, records, columns) -> dict | None:
+    """The paired-bootstrap test of every model against the best, cached by the runs it was made from."""
+    from jetzoo.bench.significance import paired_bootstrap
+
+    rows = aggregate(spec, records, columns)
+    order = ranked(rows)
+    with_runs = [r for r in order if "rank_value" in r]
+    if len(with_runs) < 2:
+        return {}
+    best = with_runs[0]["model"]
+    keys = sorted(r["key"] for r in records.values() if r.get("status") == "ok")
+    cache_key = hashlib.sha256(json.dumps([keys, spec.rank_by, spec.bootstrap_resamples, best]).encode()).hexdigest()[:16]
+    cached = store.read_record(out / "significance.json")
+    if cached and cached.get("cache_key") == cache_key:
+        return cached["results"]
+    say(f"paired bootstrap of {len(with_runs) - 1} model(s) against {best} ({spec.bootstrap_resamples} resamples)")
+    runs = load_runs(spec, out, records)
+    try:
+        results = paired_bootstrap(runs, columns[spec.rank_by], best, True, spec.bootstrap_resamples)
+    except ValueError as err:
+        say(f"no significance test: {err}")
+        return None
+    store.write_json(out / "significance.json", {"cache_key": cache_key, "best": best, "metric": columns[spec.rank_by],
+                                                 "results": results})
+    return results
+
+
+def write_tables(spec: BenchSpec, out: Path, records, columns, info, significance) -> None:
+    rows = aggregate(spec, records, columns)
+    info = dict(info)
+    ok = [r for r in records.values() if r.get("status") == "ok"]
+    if ok:
+        info.setdefault("test_jets", ok[0]["test_jets"])
+        info["timing_batch"] = ok[0].get("timing_batch", "?")
+    text = markdown(spec, rows, columns, info, significance)
+    if spec.references:
+        from jetzoo import published_results
+
+        dataset = getattr(published_results, REFERENCES[spec.references])
+        text += "\n" + published_results.published_markdown(published_results.published_for(dataset))
+    store.write_text(out / "leaderboard.md", text)
+    store.write_text(out / "leaderboard.csv", csv_text(rows, columns, significance))
+    store.write_json(out / "leaderboard.json", {
+        "command": info["command"], "spec": asdict(spec), "data_hash": info["data_hash"], "columns": columns,
+        "rank_by": spec.rank_by, "rows": ranked(rows), "significance": significance,
+        "runs": [records[k] for k in sorted(records, key=lambda k: (k[0], k[1]))],
+        "references": spec.references,
+    })

@@ -1,0 +1,122 @@
+"""One (model, seed) run: train on the data's train split, predict its test split, measure the cost."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import lightning as L
+import numpy as np
+import torch
+
+from jetzoo.bench import measure
+from jetzoo.bench.spec import BenchSpec, DataSpec, ModelSpec
+from jetzoo.metrics import bootstrap_intervals, evaluate
+from jetzoo.registry import create_datamodule, get_model
+from jetzoo.training import model_kwargs_from_data, quiet_trainer
+
+
+def say(message: str) -> None:
+    print(f"jetzoo bench: {message}", file=sys.stderr, flush=True)
+
+
+class DataCache:
+    """One datamodule per view over the same data spec; the jets are read once and shared."""
+
+    def __init__(self, spec: DataSpec):
+        self.spec = spec
+        self.by_view: dict[str, L.LightningDataModule] = {}
+
+    def first(self):
+        if not self.by_view:
+            self.by_view[None] = create_datamodule(self.spec.name, **self.spec.args)
+        return next(iter(self.by_view.values()))
+
+    def for_view(self, view: str):
+        if view not in self.by_view:
+            first = self.first()
+            dm = create_datamodule(self.spec.name, **self.spec.args)
+            if hasattr(first, "_table") and getattr(first, "_table", None) is not None:
+                dm._table = first._table  # same spec, same jets: read once
+            dm.view = view
+            dm.setup("fit")
+            self.by_view[view] = dm
+        return self.by_view[view]
+
+    def manifest_sha256(self) -> str | None:
+        dm = self.first()
+        try:
+            return dm.data_provenance()["manifest_sha256"]
+        except Exception:  # noqa: BLE001 - a datamodule without provenance: its name and arguments only
+            return None
+
+
+class EpochProgress(L.Callback):
+    """One stderr line per finished epoch: which run, which epoch of how many, the training loss."""
+
+    def __init__(self, prefix: str, epochs: int):
+        self.prefix, self.epochs = prefix, epochs
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        loss = trainer.callback_metrics.get("train/loss")
+        shown = f", train loss {float(loss):.4f}" if loss is not None else ""
+        say(f"{self.prefix}: epoch {trainer.current_epoch + 1}/{self.epochs}{shown}")
+
+
+def predict_test(model, datamodule) -> tuple[np.ndarray, np.ndarray]:
+    """(logits float32 (N, C), labels (N,)) of the test split, in its fixed order."""
+    model.eval()
+    logits, labels = [], []
+    with torch.no_grad():
+        for batch in datamodule.test_dataloader():
+            logits.append(model(batch).float())
+            labels.append(batch["label"])
+    return torch.cat(logits).numpy(), torch.cat(labels).numpy()
+
+
+def first_test_batch(datamodule) -> dict:
+    return next(iter(datamodule.test_dataloader()))
+
+
+def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str) -> dict:
+    """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"}."""
+    start = time.perf_counter()
+    model_cls = get_model(model_spec.name)
+    datamodule = data.for_view(model_cls.input_view)
+    dims = datamodule.dims
+    L.seed_everything(seed, workers=True, verbose=False)  # the weights depend on the seed
+    model = model_cls(**model_kwargs_from_data(model_cls, dims, **model_spec.args))
+    trainer = quiet_trainer(
+        max_epochs=spec.epochs, limit_val_batches=0, callbacks=[EpochProgress(prefix, spec.epochs)], **spec.trainer.kwargs
+    )
+    trainer.fit(model, datamodule=datamodule)
+    fit_seconds = time.perf_counter() - start
+    logits, labels = predict_test(model, datamodule)
+    class_names = list(model.class_names)
+    background = [c for c in dims.get("background_classes", ()) if c in class_names]
+    efficiencies = list(dims.get("signal_efficiencies", (0.5, 0.3)))
+    result = evaluate(logits, labels, class_names, background, efficiencies)
+    intervals = bootstrap_intervals(logits, labels, class_names, background, efficiencies, n_resamples=spec.bootstrap_resamples)
+    batch = first_test_batch(datamodule)
+    record = {
+        "status": "ok",
+        "params": measure.parameter_count(model),
+        "flops_per_jet": measure.flops_per_jet(model, batch),
+        "train_jets_per_s": measure.training_rate(model, batch, spec.timing_seconds),
+        "infer_jets_per_s": measure.inference_rate(model, batch, spec.timing_seconds),
+        "timing_batch": len(batch["label"]),
+        "train_jets": int(datamodule.split_sizes["train"]),
+        "test_jets": int(len(labels)),
+        "fit_s": fit_seconds,
+        "metrics": result.values(),
+        "lower_bounds": {p.name: p.lower_bound for p in result.rejections},
+        "intervals": intervals,
+        "rejections": [
+            {"name": p.name, "signal": p.signal, "background": list(p.background), "efficiency": p.efficiency,
+             "convention": p.convention}
+            for p in result.rejections
+        ],
+    }
+    record["wall_s"] = time.perf_counter() - start
+    return {"logits": logits, "labels": labels, "class_names": class_names, "background_classes": background,
+            "signal_efficiencies": efficiencies, "record": record}

@@ -1,0 +1,183 @@
+"""The bench spec: one YAML file (or dotted flags) parsed by jsonargparse, as `jetzoo fit` parses its.
+
+    models:                      # registry short names, each with its __init__ arguments
+      - name: mlp
+      - name: particlenet
+        label: particlenet-lite  # the row's name and the predictions' file name (default: name)
+        args: {config: lite}
+    data:                        # a registry datamodule and its __init__ arguments
+      name: pythia
+      args: {path: jets.h5, batch_size: 256}
+    seeds: 3                     # 3 -> seeds 0, 1, 2; or a list, [0, 5]
+    epochs: 5
+    trainer: {threads: 2, kwargs: {gradient_clip_val: 1.0}}
+    references: top-tagging      # optional: published rows appended as their own section
+    out: benchmarks/leaderboard  # --out on the command line wins
+
+The test set is the data's test split: a hash of each jet's identity and the data's `seed`
+(jetzoo.datamodules.jet_identity), so the same spec always tests on the same jets, in the same
+order. Training is seeded by the run's seed (weights, data order), on `trainer.threads` intra-op
+threads: the same spec gives bit-identical predictions and metric columns; only timings vary.
+
+A run is (model, seed). Its key hashes everything that decides its predictions: the model's
+name and arguments, the seed, the epochs, the trainer options and the data (`data_hash`: the
+datamodule's name and arguments and the manifest hash of the jets it reads). A finished run
+whose key matches is never redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from jetzoo.errors import UsageError
+
+REFERENCES = {"top-tagging": "TOP_TAGGING", "jetclass": "JETCLASS", "hls4ml": "HLS4ML_150P"}
+LEGACY_FLAGS = ("--data-arg", "--model-arg", "--max-epochs", "--seed")
+
+
+@dataclass
+class ModelSpec:
+    """One model of the leaderboard: a registry short name and its __init__ arguments."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    label: Optional[str] = None  # the row name (default: `name`); must be unique in the spec
+
+
+@dataclass
+class DataSpec:
+    """The datamodule (registry short name) and its __init__ arguments; its test split is the test set."""
+
+    name: str = "pythia"
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainerSpec:
+    """`threads`: torch intra-op threads (fixed, so results are bit-identical); `kwargs`: more Trainer options."""
+
+    threads: Optional[int] = 1
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BenchSpec:
+    models: list[ModelSpec]
+    data: DataSpec = field(default_factory=DataSpec)
+    seeds: Union[int, list[int]] = 3
+    epochs: int = 5
+    trainer: TrainerSpec = field(default_factory=TrainerSpec)
+    rank_by: str = "auc"  # acc, auc or rej<E> (e.g. rej30): the ranking and the significance test
+    bootstrap_resamples: int = 1000  # median run's interval and the paired significance test
+    timing_seconds: float = 0.5  # how long each throughput measurement runs after warm-up
+    references: Optional[str] = None  # top-tagging | jetclass | hls4ml: published rows, a separate section
+    plots: bool = True
+    out: str = "bench"
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+    def label(self, model: ModelSpec) -> str:
+        return model.label or model.name
+
+    def run_key(self, model: ModelSpec, seed: int, data_hash: str) -> str:
+        """What decides a run's predictions, hashed (see the module docstring)."""
+        payload = {
+            "model": model.name, "args": model.args, "seed": seed, "epochs": self.epochs,
+            "trainer": asdict(self.trainer), "data": data_hash,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def data_hash(spec: DataSpec, manifest_sha256: str | None) -> str:
+    payload = {"name": spec.name, "args": spec.args, "manifest": manifest_sha256}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def build_parser():
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(
+        prog="jetzoo bench",
+        exit_on_error=False,
+        description="Train and test every (model, seed) of a spec and write a leaderboard; resumable.",
+    )
+    parser.add_argument("--config", action=ActionConfigFile, help="the bench spec (YAML)")
+    parser.add_class_arguments(BenchSpec, nested_key=None, as_group=False)
+    return parser
+
+
+def legacy_error(argv: list[str]) -> str | None:
+    """The one-line message for the old flags (`--models a,b --data-arg k=v --max-epochs N`), else None."""
+    old = [a.split("=")[0] for a in argv if a.split("=")[0] in LEGACY_FLAGS]
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag == "--models":
+            value = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+            if re.fullmatch(r"[\w\-.]+(,[\w\-.]+)*", value or ""):
+                old.append(f"--models {value}")
+    if not old:
+        return None
+    return (
+        f"{', '.join(old)}: the old flags were replaced by a YAML spec: jetzoo bench --config SPEC.yaml "
+        "[--out DIR] [--seeds 3] [--epochs 5] (models: [{name: mlp, args: {...}}], data: {name: pythia, "
+        "args: {...}}; see benchmarks/leaderboard.yaml)"
+    )
+
+
+def parse_spec(argv: list[str]):
+    """(BenchSpec, the parser's namespace, the spec file named by --config or None); UsageError on bad input."""
+    from jsonargparse import ArgumentError
+
+    message = legacy_error(argv)
+    if message:
+        raise UsageError(message)
+    parser = build_parser()
+    config_files = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"]
+    config_files += [a.partition("=")[2] for a in argv if a.startswith("--config=")]
+    where = config_files[-1] if config_files else "command line"
+    for path in config_files:
+        if not Path(path).is_file():
+            raise UsageError(f"{path}: no such spec file")
+    try:
+        cfg = parser.parse_args(argv)
+    except ArgumentError as err:
+        from jetzoo.lightning_cli import one_line_parser_error
+
+        raise UsageError(f"{where}: {one_line_parser_error(str(err), sorted(parser._option_string_actions))}") from err
+    cfg.pop("config", None)
+    spec = parser.instantiate(cfg)
+    spec = BenchSpec(**{k: spec[k] for k in spec.keys() if "." not in k})
+    check_spec(spec, where)
+    return spec, where
+
+
+def check_spec(spec: BenchSpec, where: str) -> None:
+    """One-line UsageError (naming the spec) for a spec that cannot run."""
+    if not spec.models:
+        raise UsageError(f"{where}: no models")
+    labels = [spec.label(m) for m in spec.models]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise UsageError(f"{where}: model label(s) {', '.join(dup)} appear twice; give each a distinct `label`")
+    bad = [x for x in labels if not re.fullmatch(r"[\w\-.]+", x)]
+    if bad:
+        raise UsageError(f"{where}: model label {bad[0]!r} must be letters, digits, '-', '_' or '.' (it names files)")
+    if not spec.seed_list or len(set(spec.seed_list)) != len(spec.seed_list) or min(spec.seed_list) < 0:
+        raise UsageError(f"{where}: seeds must be a positive count or a list of distinct non-negative seeds, got {spec.seeds}")
+    if spec.epochs < 1:
+        raise UsageError(f"{where}: epochs must be at least 1, got {spec.epochs}")
+    if spec.bootstrap_resamples < 10:
+        raise UsageError(f"{where}: bootstrap_resamples must be at least 10, got {spec.bootstrap_resamples}")
+    if not re.fullmatch(r"acc|auc|rej[0-9.]+", spec.rank_by):
+        raise UsageError(f"{where}: rank_by must be acc, auc or rej<E> (e.g. rej30), got {spec.rank_by!r}")
+    if spec.references is not None and spec.references not in REFERENCES:
+        raise UsageError(f"{where}: references must be one of {', '.join(REFERENCES)}, got {spec.references!r}")
+    if spec.trainer.threads is not None and spec.trainer.threads < 1:
+        raise UsageError(f"{where}: trainer.threads must be at least 1, got {spec.trainer.threads}")

@@ -1,0 +1,107 @@
+"""What a bench writes, each file atomically (a temp file beside it, then os.replace).
+
+    OUT/runs/<label>-seed<k>.json         one record per run: key, status, metrics, timings (or error)
+    OUT/predictions/<label>-seed<k>.h5    probs, logits, labels (+ class names, background classes)
+    OUT/leaderboard.{md,csv,json}         rewritten after every run
+    OUT/plots/                            ROC and score plots, when the bench ends
+
+A run is finished when its record says "ok", its key matches the spec's, and its predictions
+exist: the predictions are written before the record, so a bench killed in between redoes
+only that run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+def atomic_write(path: Path, write) -> None:
+    """`write(tmp_path)` then os.replace onto `path`: readers see the old file or the new one, whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json(path: Path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def run_name(label: str, seed: int) -> str:
+    return f"{label}-seed{seed}"
+
+
+def record_path(out: Path, label: str, seed: int) -> Path:
+    return Path(out) / "runs" / f"{run_name(label, seed)}.json"
+
+
+def predictions_path(out: Path, label: str, seed: int) -> Path:
+    return Path(out) / "predictions" / f"{run_name(label, seed)}.h5"
+
+
+def write_predictions(path: Path, logits: np.ndarray, labels: np.ndarray, class_names, background_classes, attrs: dict) -> None:
+    logits = np.asarray(logits, dtype=np.float32)
+    probs = torch_softmax(logits)
+
+    def write(tmp: Path):
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("logits", data=logits)
+            f.create_dataset("probs", data=probs)
+            f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64))
+            f.attrs["class_names"] = json.dumps(list(class_names))
+            f.attrs["background_classes"] = json.dumps(list(background_classes))
+            for k, v in attrs.items():
+                f.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
+
+    atomic_write(path, write)
+
+
+def torch_softmax(logits: np.ndarray) -> np.ndarray:
+    """float32 probabilities as the model's predict_step gives them (metrics use the logits)."""
+    import torch
+
+    return torch.from_numpy(logits).float().softmax(-1).numpy()
+
+
+def read_predictions(path: Path) -> dict:
+    """logits (float32 as written), probs, labels, class_names, background_classes and the attrs."""
+    with h5py.File(path, "r") as f:
+        out = {k: f[k][()] for k in ("logits", "probs", "labels")}
+        attrs = dict(f.attrs)
+    out["class_names"] = json.loads(attrs.pop("class_names"))
+    out["background_classes"] = json.loads(attrs.pop("background_classes"))
+    out["attrs"] = attrs
+    return out
+
+
+def read_record(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None

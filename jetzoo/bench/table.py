@@ -1,0 +1,206 @@
+"""The leaderboard: one row per model, each metric as mean ± σ over its seeds and the 68% bootstrap
+interval of its median run, the paired significance against the best model, and the cost columns.
+
+Columns (`headline_columns`): acc, auc, and rej<E> for each of the datamodule's signal
+efficiencies: 1/eps_B of the last non-background class against the background classes
+(`_vs_bkg`), or one-vs-rest without them (`_vs_rest`); the JSON names the full metric.
+σ is the sample standard deviation over the seeds (ddof = 1). The median run is the seed whose
+value of the ranking metric is the median (the lower one for an even count); its interval is
+the 68% percentile interval of `bootstrap_resamples` resamples of the test jets.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+
+from jetzoo.metrics.tagging import rejection_name
+from jetzoo.published_results import rank_own_runs
+
+ALPHA_TEXT = "Holm-corrected p < 0.05"
+
+
+def headline_rejection(class_names: list[str], background_classes: list[str]) -> tuple[str, str]:
+    """(signal class, convention) of the table's rejection columns: the last non-background class
+    against the background classes, or the last class one-vs-rest when none is declared."""
+    signals = [c for c in class_names if c not in background_classes]
+    if background_classes and signals:
+        return signals[-1], "vs_bkg"
+    return class_names[-1], "vs_rest"
+
+
+def headline_columns(class_names, background_classes, efficiencies) -> dict[str, str]:
+    """column -> metric name: acc, auc, rej50 -> rej50_top_vs_bkg, ..."""
+    signal, convention = headline_rejection(list(class_names), list(background_classes))
+    out = {"acc": "acc", "auc": "auc"}
+    for eff in efficiencies:
+        name = rejection_name(signal, eff, convention)
+        out[name.split("_")[0]] = name
+    return out
+
+
+def _std(values: list[float]) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def aggregate(spec, records: dict[tuple[str, int], dict], columns: dict[str, str]) -> list[dict]:
+    """One row per model (spec order): values, mean, std, median run and its interval per column."""
+    rank_metric = columns[spec.rank_by]
+    rows = []
+    for model in spec.models:
+        label = spec.label(model)
+        ok = [(s, records[label, s]) for s in spec.seed_list if records.get((label, s), {}).get("status") == "ok"]
+        failed = [(s, records[label, s]) for s in spec.seed_list if records.get((label, s), {}).get("status") == "failed"]
+        row = {
+            "model": label, "name": model.name, "args": model.args, "seeds": spec.seed_list,
+            "seeds_ok": [s for s, _ in ok], "seeds_failed": [s for s, _ in failed],
+            "errors": {str(s): r.get("error", "") for s, r in failed},
+        }
+        if ok:
+            by_rank = sorted(ok, key=lambda sr: (sr[1]["metrics"].get(rank_metric, float("nan")), sr[0]))
+            median_seed, median = by_rank[(len(by_rank) - 1) // 2]
+            row["median_seed"] = median_seed
+            first = ok[0][1]
+            row.update(params=first["params"], flops_per_jet=first["flops_per_jet"], train_jets=first["train_jets"],
+                       test_jets=first["test_jets"])
+            for key in ("train_jets_per_s", "infer_jets_per_s", "wall_s"):
+                row[key] = float(np.mean([r[key] for _, r in ok]))
+            for column, name in columns.items():
+                values = [r["metrics"].get(name, float("nan")) for _, r in ok]
+                row[column] = {
+                    "metric": name,
+                    "values": values,
+                    "mean": float(np.mean(values)),
+                    "std": _std(values),
+                    "lower_bound": any(r.get("lower_bounds", {}).get(name, False) for _, r in ok),
+                    "median_interval": list(median.get("intervals", {}).get(name, (float("nan"), float("nan")))),
+                }
+            row["rank_value"] = row[spec.rank_by]["mean"]
+        rows.append(row)
+    return rows
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """Rows with runs, best first by the ranking metric (rank_own_runs), then rows without."""
+    with_runs = rank_own_runs([r for r in rows if "rank_value" in r], "rank_value")
+    return [*with_runs, *[r for r in rows if "rank_value" not in r]]
+
+
+def _fmt(value: float, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.4f}" if column in ("acc", "auc") else f"{value:.1f}"
+
+
+def metric_cell(cell: dict, column: str) -> str:
+    mean = ("> " if cell["lower_bound"] else "") + _fmt(cell["mean"], column)
+    std = "" if math.isnan(cell["std"]) else f" ± {_fmt(cell['std'], column)}"
+    lo, hi = cell["median_interval"]
+    return f"{mean}{std} [{_fmt(lo, column)}, {_fmt(hi, column)}]"
+
+
+def significance_cell(row: dict, best: str | None, significance: dict | None) -> str:
+    if best is None or "rank_value" not in row:
+        return ""
+    if row["model"] == best:
+        return "best"
+    if significance is None:
+        return "pending"
+    result = significance.get(row["model"])
+    if result is None or math.isnan(result["p_holm"]):
+        return "n/a"
+    verdict = "worse" if result["worse"] else "not distinguishable"
+    return f"{verdict} (p={result['p_holm']:.3g})"
+
+
+def _si(x: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, significance: dict | None) -> str:
+    order = ranked(rows)
+    best = order[0]["model"] if order and "rank_value" in order[0] else None
+    metric_cols = list(columns)
+    rank_at = metric_cols.index(spec.rank_by) + 1
+    header = ["rank", "model", "seeds", "params", "FLOPs/jet", *metric_cols[:rank_at], f"vs best ({spec.rank_by})",
+              *metric_cols[rank_at:], "train jets/s", "infer jets/s", "wall s/run"]
+    lines = [
+        "# jetzoo leaderboard",
+        "",
+        f"Made by: `{info['command']}`",
+        "",
+        f"Data: `{spec.data.name}` {json.dumps(spec.data.args, sort_keys=True)} (data hash {info['data_hash']}); "
+        f"test set: its test split, {info.get('test_jets', '?')} jets; {spec.epochs} epoch(s); seeds {spec.seed_list}; "
+        f"{spec.trainer.threads} CPU thread(s), torch {info['torch']}.",
+        "",
+        f"Ranked by {columns[spec.rank_by]}. Each metric: mean ± σ over the seeds [68% bootstrap interval of the "
+        f"median run ({spec.bootstrap_resamples} resamples of the test jets)]. `vs best`: paired bootstrap on the "
+        f"same test jets against the best model's seed mean ({spec.bootstrap_resamples} resamples, {ALPHA_TEXT} "
+        "is \"worse\"). Rejection columns: "
+        + ", ".join(f"{c} = 1/eps_B of {n}" for c, n in columns.items() if c.startswith("rej"))
+        + ' ("> X": at least one seed passes fewer than 10 background jets, so X is a mean of lower bounds).',
+        "FLOPs/jet: torch's FlopCounterMode on one forward pass of a test batch (matrix products and convolutions), "
+        "per jet; train/infer jets/s: a fixed test batch of "
+        f"{info.get('timing_batch', '?')} jets after 3 warm-up iterations (training: forward, backward, AdamW step); "
+        "wall s/run: training plus prediction, bootstrap and measurements, mean over the seeds.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for rank, row in enumerate(order, 1):
+        seeds = f"{len(row['seeds_ok'])}/{len(row['seeds'])}"
+        if "rank_value" not in row:
+            cells = ["–", row["model"], seeds, *[""] * (len(header) - 3)]
+        else:
+            metrics = [metric_cell(row[c], c) for c in metric_cols]
+            cells = [
+                str(rank), row["model"], seeds, f"{row['params']:,}", _si(row["flops_per_jet"]), *metrics[:rank_at],
+                significance_cell(row, best, significance), *metrics[rank_at:],
+                f"{row['train_jets_per_s']:.0f}", f"{row['infer_jets_per_s']:.0f}", f"{row['wall_s']:.1f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    failed = [(row["model"], s, row["errors"][str(s)]) for row in rows for s in row["seeds_failed"]]
+    if failed:
+        lines += ["", "Failed runs (a re-run of the same command retries them):", "", "| model | seed | error |", "|---|---|---|"]
+        lines += [f"| {m} | {s} | {e.replace('|', '/')} |" for m, s, e in failed]
+    pending = sum(len(r["seeds"]) - len(r["seeds_ok"]) - len(r["seeds_failed"]) for r in rows)
+    if pending:
+        lines += ["", f"{pending} run(s) not finished yet: re-run the same command to continue."]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(rows: list[dict], columns: dict[str, str], significance: dict | None) -> str:
+    fields = ["model", "name", "args", "seeds_ok", "seeds_total", "params", "flops_per_jet", "train_jets", "test_jets"]
+    for c in columns:
+        fields += [f"{c}_mean", f"{c}_std", f"{c}_median_lo", f"{c}_median_hi", f"{c}_lower_bound"]
+    fields += ["p_holm_vs_best", "worse_than_best", "train_jets_per_s", "infer_jets_per_s", "wall_s_per_run", "errors"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fields, lineterminator="\n")
+    writer.writeheader()
+    for row in ranked(rows):
+        out = {"model": row["model"], "name": row["name"], "args": json.dumps(row["args"], sort_keys=True),
+               "seeds_ok": len(row["seeds_ok"]), "seeds_total": len(row["seeds"]),
+               "errors": json.dumps(row["errors"]) if row["errors"] else ""}
+        if "rank_value" in row:
+            for key in ("params", "flops_per_jet", "train_jets", "test_jets", "train_jets_per_s", "infer_jets_per_s"):
+                out[key] = row[key]
+            out["wall_s_per_run"] = row["wall_s"]
+            for c in columns:
+                cell = row[c]
+                out.update({f"{c}_mean": repr(cell["mean"]), f"{c}_std": repr(cell["std"]),
+                            f"{c}_median_lo": repr(cell["median_interval"][0]),
+                            f"{c}_median_hi": repr(cell["median_interval"][1]), f"{c}_lower_bound": cell["lower_bound"]})
+            result = (significance or {}).get(row["model"])
+            if result:
+                out["p_holm_vs_best"], out["worse_than_best"] = result["p_holm"], result["worse"]
+        writer.writerow(out)
+    return buffer.getvalue()

@@ -1,0 +1,224 @@
+"""`jetzoo bench`: the spec and its parser, resuming after kill -9, the table against sklearn,
+bit-identical reruns, failed runs as rows, the paired significance test, and the plots."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from jetzoo import cli
+from jetzoo.bench import run_bench, store
+from jetzoo.bench.significance import holm, paired_bootstrap
+from jetzoo.bench.spec import parse_spec
+
+JETZOO = str(Path(sys.executable).with_name("jetzoo"))
+
+
+def tiny_spec(path: Path, jets: Path, out: Path, **extra) -> Path:
+    spec = {
+        "models": [{"name": "perceptron"}, {"name": "mlp"}],
+        "data": {"name": "pythia", "args": {"path": str(jets), "batch_size": 128}},
+        "seeds": 2, "epochs": 1, "trainer": {"threads": 1}, "bootstrap_resamples": 100,
+        "timing_seconds": 0.05, "plots": False, "out": str(out), **extra,
+    }
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.fixture(scope="module")
+def resumed_bench(top_jets_file, tmp_path_factory):
+    """The tiny spec run as a subprocess, killed with SIGKILL after its first finished run, then re-run.
+
+    Returns (out dir, records of the runs finished before the kill, stderr of the re-run)."""
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "out"
+    spec = tiny_spec(tmp / "spec.yaml", top_jets_file, out)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([JETZOO, "bench", "--config", str(spec)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=tmp)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any((out / "runs").glob("*.json")):
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "the bench ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    before = {p.name: (p.read_text(), p.stat().st_mtime_ns) for p in (out / "runs").glob("*.json")}
+    assert 1 <= len(before) < 4
+    # the re-run in this process (one interpreter start less); it prints as the command does
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        returncode = cli.main(["bench", "--config", str(spec)])
+    rerun = subprocess.CompletedProcess([], returncode, stdout.getvalue(), stderr.getvalue())
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    return out, before, rerun
+
+
+def test_a_bench_killed_with_sigkill_resumes_without_redoing_finished_runs(resumed_bench):
+    out, before, rerun = resumed_bench
+    assert f"{len(before)} finished already, {4 - len(before)} to do" in rerun.stderr
+    for name, (text, mtime) in before.items():  # never rewritten
+        path = out / "runs" / name
+        assert path.read_text() == text and path.stat().st_mtime_ns == mtime
+        assert f"{name.removesuffix('.json').replace('-seed', ' seed ')}: training" not in rerun.stderr
+    assert len(rerun.stderr.split(": training")) - 1 == 4 - len(before)  # progress: one start line per run
+    records = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert sorted((r["model"], r["seed"]) for r in records) == [("mlp", 0), ("mlp", 1), ("perceptron", 0), ("perceptron", 1)]
+    assert all(r["status"] == "ok" for r in records)
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == [
+        "mlp-seed0.h5", "mlp-seed1.h5", "perceptron-seed0.h5", "perceptron-seed1.h5"]
+    assert not list(out.rglob("*.tmp"))  # atomic writes leave no temp files
+    md = (out / "leaderboard.md").read_text()
+    assert "| mlp | 2/2 |" in md and "| perceptron | 2/2 |" in md and "vs best (auc)" in md
+    assert "best" in md and ("worse (p=" in md or "not distinguishable (p=" in md)
+    assert md in rerun.stdout  # the table is printed
+
+
+def sklearn_metrics(predictions: dict) -> dict[str, float]:
+    from scipy.special import logsumexp
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    logits = predictions["logits"].astype(np.float64)
+    labels = predictions["labels"]
+    signal = predictions["class_names"].index("top")
+    bkg = [predictions["class_names"].index(c) for c in predictions["background_classes"]]
+    score = logits[:, signal] - logsumexp(logits[:, bkg], axis=1)
+    is_signal = labels == signal
+    fpr, tpr, _ = roc_curve(is_signal, score)
+    out = {"auc": roc_auc_score(is_signal, score), "acc": float((logits.argmax(1) == labels).mean())}
+    for eff in (0.5, 0.3):
+        out[f"rej{round(eff * 100)}_top_vs_bkg"] = 1.0 / np.interp(eff, tpr, fpr)
+    return out
+
+
+def test_sklearn_on_the_written_predictions_gives_the_tables_numbers(resumed_bench):
+    out, _, _ = resumed_bench
+    board = json.loads((out / "leaderboard.json").read_text())
+    csv_rows = {r["model"]: r for r in __import__("csv").DictReader(open(out / "leaderboard.csv"))}
+    for row in board["rows"]:
+        recomputed = []
+        for seed in row["seeds_ok"]:
+            predictions = store.read_predictions(store.predictions_path(out, row["model"], seed))
+            assert predictions["probs"].shape == predictions["logits"].shape and predictions["class_names"] == ["QCD", "top"]
+            record = json.loads((out / "runs" / f"{row['model']}-seed{seed}.json").read_text())
+            ours, theirs = record["metrics"], sklearn_metrics(predictions)
+            for name, value in theirs.items():
+                if record["lower_bounds"].get(name):  # < 10 background jets pass: the table holds a lower bound
+                    assert ours[name] < value
+                    theirs[name] = ours[name]
+                else:
+                    assert ours[name] == pytest.approx(value, rel=1e-6), (row["model"], seed, name)
+            recomputed.append(theirs)
+        for column, name in board["columns"].items():
+            mean = np.mean([r[name] for r in recomputed])
+            assert row[column]["mean"] == pytest.approx(mean, rel=1e-6)
+            assert float(csv_rows[row["model"]][f"{column}_mean"]) == pytest.approx(mean, rel=1e-6)
+            std = np.std([r[name] for r in recomputed], ddof=1)
+            assert row[column]["std"] == pytest.approx(std, rel=1e-6)
+
+
+def test_the_same_spec_gives_bit_identical_metrics_and_a_failed_run_is_its_own_row(resumed_bench, top_jets_file, tmp_path):
+    out, _, _ = resumed_bench
+    spec_file = tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "again",
+                          models=[{"name": "perceptron", "label": "broken", "args": {"no_such_argument": 1}}, {"name": "mlp"}],
+                          seeds=[1])
+    spec, _ = parse_spec(["--config", str(spec_file)])
+    run_bench(spec)
+    again = json.loads((tmp_path / "again" / "runs" / "mlp-seed1.json").read_text())
+    first = json.loads((out / "runs" / "mlp-seed1.json").read_text())
+    assert again["key"] == first["key"]
+    assert again["metrics"] == first["metrics"] and again["intervals"] == first["intervals"]  # bit-identical
+    a = store.read_predictions(store.predictions_path(tmp_path / "again", "mlp", 1))
+    b = store.read_predictions(store.predictions_path(out, "mlp", 1))
+    assert np.array_equal(a["logits"], b["logits"]) and np.array_equal(a["labels"], b["labels"])
+    broken = json.loads((tmp_path / "again" / "runs" / "broken-seed1.json").read_text())
+    assert broken["status"] == "failed" and "no_such_argument" in broken["error"]
+    md = (tmp_path / "again" / "leaderboard.md").read_text()
+    assert "| broken | 1 | TypeError" in md and "| mlp | 1/1 |" in md
+
+
+def test_spec_options_follow_jsonargparse_conventions(tmp_path, top_jets_file, capsys):
+    spec_file = tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "out")
+    spec, where = parse_spec(["--config", str(spec_file), "--seeds", "3", "--data.args.batch_size", "64", "--epochs=2"])
+    assert (spec.seed_list, spec.data.args["batch_size"], spec.epochs, where) == ([0, 1, 2], 64, 2, str(spec_file))
+    assert cli.main(["bench", "--config", str(spec_file), "--print_config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["seeds"] == 2 and printed["models"][1]["name"] == "mlp"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--models", "perceptron,mlp", "--max-epochs", "2"], "the old flags were replaced by a YAML spec: jetzoo bench --config"),
+        (["--config", "nope.yaml"], "nope.yaml: no such spec file"),
+        (["--config", "{spec}", "--epochs", "x"], "{spec}: Parser key \"epochs\""),
+        (["--config", "{spec}", "--seeds", "0"], "{spec}: seeds must be"),
+        (["--config", "{spec}", "--references", "nature"], "{spec}: references must be one of"),
+    ],
+)
+def test_bad_bench_input_is_one_line_exit_2(argv, message, tmp_path, top_jets_file, capsys):
+    spec_file = str(tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "out"))
+    argv = [a.replace("{spec}", spec_file) for a in argv]
+    assert cli.main(["bench", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message.replace("{spec}", spec_file) in err[0], err
+
+
+def test_holm_and_the_paired_bootstrap():
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    assert adjusted == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 2000)
+    good = np.c_[np.zeros(2000), 3.0 * (labels - 0.5) + rng.normal(size=2000)]
+    bad = np.c_[np.zeros(2000), 0.3 * (labels - 0.5) + rng.normal(size=2000)]
+    twin = good + rng.normal(scale=1e-3, size=good.shape)
+    item = lambda z: {"logits": z, "labels": labels, "class_names": ["QCD", "top"], "background_classes": ["QCD"],
+                      "signal_efficiencies": [0.5, 0.3]}  # noqa: E731
+    runs = {"good": [item(good)], "bad": [item(bad)], "twin": [item(twin)]}
+    for metric in ("auc", "rej30_top_vs_bkg"):
+        result = paired_bootstrap(runs, metric, "good", True, n_resamples=300)
+        assert result["bad"]["worse"] and result["bad"]["p_holm"] < 0.05
+        assert not result["twin"]["worse"]
+
+
+def test_plots_and_the_test_roc_of_a_checkpoint(tmp_path):
+    from jetzoo.plots import bench_plots, checkpoint_roc
+    from jetzoo.roc_callback import run_directory
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 500)
+    runs = {m: [{"logits": np.c_[np.zeros(500), s * (labels - 0.5) + rng.normal(size=500)], "labels": labels,
+                 "class_names": ["QCD", "top"], "background_classes": ["QCD"]} for _ in range(2)] for m, s in (("a", 2), ("b", 4))}
+    paths = bench_plots(runs, tmp_path / "plots")
+    assert sorted(p.name for p in paths) == ["roc.pdf", "roc.png", "scores.pdf", "scores.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    logits = runs["a"][0]["logits"]
+    written = checkpoint_roc(logits, labels, ["QCD", "top"], ["QCD"], tmp_path / "run")
+    rows = (tmp_path / "run" / "roc.csv").read_text().splitlines()
+    assert rows[0] == "eps_s,eps_b,rejection,threshold_log_odds" and len(rows) > 100
+    assert [p.name for p in written] == ["roc.csv", "roc.png"]
+
+    class Trainer:  # no logger, root left at the current directory: no run directory
+        fast_dev_run, loggers, default_root_dir, log_dir = False, [], os.getcwd(), os.getcwd()
+
+    assert run_directory(Trainer()) is None
+    Trainer.default_root_dir = Trainer.log_dir = str(tmp_path)
+    assert run_directory(Trainer()) == tmp_path
+    Trainer.fast_dev_run = True
+    assert run_directory(Trainer()) is None
