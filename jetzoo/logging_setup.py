@@ -77,6 +77,9 @@ def quiet_output(verbose: bool) -> None:
     # Lightning's advice to the reader, not about this run: more workers, litlogger, "Seed set to"
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+    # streaming (jetzoo/datamodules/streaming.py): every (rank, worker) reads its own blocks, and
+    # __len__ counts exactly what they yield together
+    warnings.filterwarnings("ignore", message=r".*`IterableDataset` has `__len__` defined.*")
     # a class without jets in the test data: jetzoo itself reports its metrics as n/a
     warnings.filterwarnings("ignore", message=r"No (positive|negative) samples in targets")
     logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)

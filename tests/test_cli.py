@@ -54,7 +54,10 @@ def test_fit_prints_test_metrics_after_training(ddp_fit):
 def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file):
     out, _ = ddp_fit
     ckpt = out / "ckpt" / "last.ckpt"
-    runs = {"single": ["--trainer.devices", "1"], "ddp": ["--trainer.strategy", "ddp", "--trainer.devices", "2"]}
+    ddp = ["--trainer.strategy", "ddp", "--trainer.devices", "2"]
+    runs = {"single": ["--trainer.devices", "1"], "ddp": ddp,
+            # streamed in 2 processes x 2 loader workers, each reading its own blocks of the file
+            "ddp-stream": [*ddp, "--data.streaming", "true", "--data.num_workers", "2"]}
     metrics = {}
     for name, extra in runs.items():
         result = run_jetzoo(
@@ -64,7 +67,8 @@ def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file):
         assert result.returncode == 0, result.stderr[-4000:]
         metrics[name] = csv_metrics(out / name)
     for key in ("test/acc", "test/auc", "test/rej50_top_vs_bkg", "test/rej30_top_vs_bkg", "test/loss", "test/auc_lo", "test/rej50_top_vs_bkg_hi"):
-        assert metrics["ddp"][key] == pytest.approx(metrics["single"][key], rel=1e-6), key
+        for run in ("ddp", "ddp-stream"):
+            assert metrics[run][key] == pytest.approx(metrics["single"][key], rel=1e-6), (run, key)
 
 
 def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_file, tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Literal
 
 import lightning as L
 import numpy as np
@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from jetzoo.datamodules import views
 from jetzoo.datamodules.jet_identity import SPLIT_NAMES, SplitRule, manifest_hash, manifest_json
 from jetzoo.datamodules.leakage import identified, refuse_overlap
+from jetzoo.datamodules.streaming_datamodule import StreamingMixin
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
@@ -94,7 +95,7 @@ def select_classes(table: JetTable, classes: list[str] | None) -> JetTable:
     return dataclasses.replace(selected, labels=new_index[selected.labels], class_names=list(classes))
 
 
-class JetDataModule(L.LightningDataModule, ABC):
+class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
     # the views this source can serve (docs/DESIGN.md §4); a source without constituents sets ("hl",)
     supported_views: ClassVar[tuple[str, ...]] = VIEWS
     # classes that are background in ParT-style signal-vs-background rejection (those present in the
@@ -120,6 +121,8 @@ class JetDataModule(L.LightningDataModule, ABC):
         num_workers: int = 0,
         view: str | None = None,
         classes: list[str] | None = None,
+        streaming: bool | Literal["auto"] = "auto",
+        memory_budget: float = 4.0,
     ):
         super().__init__()
         if view is not None and view not in VIEWS:
@@ -133,6 +136,10 @@ class JetDataModule(L.LightningDataModule, ABC):
         self.balance_classes, self.max_jets, self.num_workers = balance_classes, max_jets, num_workers
         self.view = view
         self.classes = list(classes) if classes else None
+        # streaming (streaming_datamodule.py): "auto" streams sources larger on disk than memory_budget GB
+        self.streaming, self.memory_budget = streaming, float(memory_budget)
+        self._streaming: bool | None = None
+        self._stream_index = None
         self._table: JetTable | None = None
         self.checkpoint_record: dict | None = None  # see evaluate_for_checkpoint
         self.allow_overlap = False
@@ -158,20 +165,22 @@ class JetDataModule(L.LightningDataModule, ABC):
     @property
     def dims(self) -> dict[str, Any]:
         """Values the data determines; the CLI passes each to a model parameter of that name."""
-        table = self.table
+        class_names = self.stream_classes() if self.is_streaming else list(self.table.class_names)
         return {
-            "num_classes": len(table.class_names),
-            "class_names": list(table.class_names),
+            "num_classes": len(class_names),
+            "class_names": class_names,
             "num_hl_features": len(self._hl_names()),
             "num_particle_features": len(self.particle_features),
             "num_particles": self.num_particles,
             "image_size": self.image_options["size"],
-            "background_classes": [c for c in self.background_classes if c in table.class_names],
+            "background_classes": [c for c in self.background_classes if c in class_names],
             "signal_efficiencies": list(self.signal_efficiencies),
         }
 
     def _hl_names(self) -> list[str]:
-        if self.table.hl is not None:
+        if self.is_streaming and self.stream_index.hl_names:
+            return self.stream_index.hl_names
+        if not self.is_streaming and self.table.hl is not None:
             return self.table.hl_names
         from jetzoo.physics.features import HL_FEATURE_NAMES
 
@@ -197,7 +206,7 @@ class JetDataModule(L.LightningDataModule, ABC):
 
     def data_provenance(self) -> dict:
         """What a checkpoint records of its training data: the manifest, its hash and the split rule."""
-        sources = self.table.sources
+        sources = self.stream_index.sources if self.is_streaming else self.table.sources
         return {
             "manifest": manifest_json(sources),
             "manifest_sha256": manifest_hash(sources),
@@ -283,6 +292,8 @@ class JetDataModule(L.LightningDataModule, ABC):
         if self.datasets and getattr(self, "_setup_key", None) == key:
             return
         self._setup_key = key
+        if self.is_streaming:
+            return self._setup_streaming(view, train_classes, stage)
         splits = self.split_indices()
         evaluating = stage in ("test", "predict", "validate") and self.checkpoint_record
         if evaluating and self.checkpoint_record.get("data"):
@@ -310,14 +321,20 @@ class JetDataModule(L.LightningDataModule, ABC):
     def _collate(self, items) -> dict[str, torch.Tensor]:
         batch = items if isinstance(items, dict) else torch.utils.data.default_collate(items)
         if "image_inputs" in batch:
-            batch["image"] = views.jet_images(batch.pop("image_inputs"), extent=self.table.jet_radius, **self.image_options)
+            radius = self.stream_index.jet_radius if self.is_streaming else self.table.jet_radius
+            batch["image"] = views.jet_images(batch.pop("image_inputs"), extent=radius, **self.image_options)
         return batch
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = self.datasets[split]
+    def _shuffle_seed(self) -> int:
         # the order depends on the data seed and on `seed_everything` (Lightning exports it), so runs
         # with different seeds see different orders and a resumed run sees the same one
-        shuffle_seed = self.seed * 1_000_003 + int(os.environ.get("PL_GLOBAL_SEED", 0))
+        return self.seed * 1_000_003 + int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if self.is_streaming:
+            return self._stream_loader(split)
+        dataset = self.datasets[split]
+        shuffle_seed = self._shuffle_seed()
         trainer = getattr(self, "trainer", None)
         epoch_source = (lambda: trainer.fit_loop.epoch_progress.current.processed) if trainer is not None else None
         sampler = EpochShuffleSampler(dataset, shuffle_seed, epoch_source) if shuffle else None

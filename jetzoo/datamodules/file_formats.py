@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from jetzoo.datamodules import readers
 from jetzoo.datamodules.base import JetDataModule
+from jetzoo.datamodules.streaming import STREAM_CHUNK_JETS
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
@@ -22,6 +23,13 @@ class FileDataModule(JetDataModule):
     def read_file(self, path: str) -> JetTable:
         """The jets of `path` (a file, directory or glob), read by the format's registered reader."""
         return readers.READERS[self.format_name](path)
+
+    def chunk_reader(self):
+        """Streams: the format's chunk iterator over `--data.path` (see StreamingMixin)."""
+        if not self.path:
+            raise JetDataError(f"<no path>: the {self.format_name} datamodule needs --data.path FILE|DIR|GLOB")
+        iterate = readers.CHUNK_READERS[self.format_name]
+        return (lambda path, select: iterate(path, STREAM_CHUNK_JETS, select)), self.path
 
     def read_table(self) -> JetTable:
         if not self.path:

@@ -46,16 +46,21 @@ def refuse_overlap(table: JetTable, indices: np.ndarray, split: str, record: dic
     The default fit-then-test on one file's own split is never an overlap: the same rule puts no
     test jet in train. Returns the number of overlapping jets."""
     seen = overlap_with_training(table.jet_ids[indices], record) if len(indices) else 0
+    return overlap_message(table.source, seen, len(indices), split, record, rule, allow)
+
+
+def overlap_message(source: str, seen: int, total: int, split: str, record: dict, rule: SplitRule, allow: bool) -> int:
+    """Raise (or with `allow` print) the one line saying `seen` of `total` `split` jets were trained on."""
     if not seen:
         return 0
     what = (
-        f"{seen} of {len(indices)} {split} jets were in the checkpoint's training data "
+        f"{seen} of {total} {split} jets were in the checkpoint's training data "
         f"(checkpoint: {SplitRule(**record['split']).describe()}; this run: {rule.describe()})"
     )
     if allow:
         print(f"jetzoo: warning: --allow_overlap true: {what}; these {split} metrics are not independent", flush=True)
         return seen
     raise JetDataError(
-        f"{table.source}: {what}; evaluate on independent jets (another generator seed, or the checkpoint's "
+        f"{source}: {what}; evaluate on independent jets (another generator seed, or the checkpoint's "
         "split seed and fractions), or pass --allow_overlap true"
     )

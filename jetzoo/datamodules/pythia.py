@@ -15,7 +15,8 @@ from pathlib import Path
 import h5py
 
 from jetzoo.datamodules.base import JetDataModule
-from jetzoo.datamodules.readers import read_hls4ml
+from jetzoo.datamodules.readers import iter_hls4ml, read_hls4ml
+from jetzoo.datamodules.streaming import STREAM_CHUNK_JETS
 from jetzoo.datamodules.table import JetTable
 
 RECIPE_BACKGROUND_CLASSES = {"top-landscape": ("QCD",), "hls4ml-5class": ("g", "q"), "quark-gluon": ("g",)}
@@ -66,6 +67,10 @@ class PythiaJetDataModule(JetDataModule):
 
     def prepare_data(self) -> None:
         self.dataset_path()
+
+    def chunk_reader(self):
+        """Streams: the generated file's chunks (see StreamingMixin)."""
+        return (lambda path, select: iter_hls4ml(path, STREAM_CHUNK_JETS, select)), self.dataset_path()
 
     def read_table(self) -> JetTable:
         return read_hls4ml(self.dataset_path())
