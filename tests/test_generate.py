@@ -266,8 +266,8 @@ def test_identical_cached_file_is_copied_not_regenerated(qg_cache, tmp_path, mon
     args = parser.parse_args(["--recipe", "quark-gluon", "--n", "2", "--seed", "3", "--out", str(tmp_path / "b.h5")])
     assert run_generate_command(args) == 0
     assert (tmp_path / "b.h5").read_bytes() == cached.read_bytes()
-    # anything else is generated: another seed, another n, other tau axes
-    for kwargs in (dict(seed=4), dict(n=4), dict(tau_axes="exclusive-kt")):
+    # anything else is generated: another seed, another n, other tau axes, a detector
+    for kwargs in (dict(seed=4), dict(n=4), dict(tau_axes="exclusive-kt"), dict(detector="atlas-like")):
         with pytest.raises(AssertionError, match="no Pythia run"):
             generate(**{**QG, **kwargs}, out=tmp_path / "other.h5", workers=1, progress=False)
 
@@ -409,5 +409,7 @@ def test_cache_key_and_help_cover_tau_axes_and_seeds(monkeypatch, tmp_path):
     add_generate_arguments(parser)
     text = " ".join(parser.format_help().split())
     assert "--tau-axes {wta-kt,exclusive-kt}" in text and "different --seed" in text and "share" in text
+    assert "--detector {none,atlas-like,cms-like}" in text
+    assert default_dataset_path("top-landscape", 10, 1, detector="cms-like").name == f"top-landscape-v{v}-seed1-n10-det-cms-like.h5"
     args = parser.parse_args(["--recipe", "quark-gluon", "--n", "2", "--tau-axes", "exclusive-kt"])
     assert args.tau_axes == "exclusive-kt"

@@ -1,9 +1,11 @@
 """One chunk: a freshly seeded Pythia run producing exactly `n_jets` labelled jets of one class.
 
-A chunk depends only on (recipe, class_index, n_jets, pythia_seed, max_particles), never on which
-process runs it, which is what makes a whole file independent of the number of workers.
+A chunk depends only on (recipe, class_index, n_jets, pythia_seed, max_particles, detector), never on
+which process runs it, which is what makes a whole file independent of the number of workers.
 Hot path per batch of events: Pythia `nextBatch` (awkward event records) -> visible final state ->
-FastJet anti-kT on all events at once -> vectorised jet selection and truth matching.
+[detector: energy-flow objects, detector.py, its Generator seeded from the chunk's Pythia seed] ->
+FastJet anti-kT on all events at once -> vectorised jet selection and truth matching (always against
+the generator-level hard process).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from jetzoo.generate.detector import Detector, make_detector
 from jetzoo.generate.recipes import Recipe
 from jetzoo.generate.truth import EventRecords, hard_objects, match_jets
 from jetzoo.physics import kinematics
@@ -58,12 +61,16 @@ def generate_chunk(
     max_particles: int,
     on_jets: Callable[[int], None] | None = None,
     tau_axes: str | None = None,
+    detector: str = "none",
 ) -> JetChunk:
     """Run Pythia until `n_jets` jets of class `class_index` are found; `on_jets(k)` reports progress.
 
     `tau_axes` (default: the recipe's) only changes the tau_N features, never which jets are made.
+    `detector` ("none", "atlas-like", "cms-like") turns the visible particles into Delphes-like
+    energy-flow objects before clustering.
     """
     pythia = make_pythia(recipe.pythia_settings(class_index), pythia_seed)
+    smear = make_detector(detector, pythia_seed, pythia.particleData.charge)
     wanted = recipe.sources[class_index].matched_ids
     found: list[ak.Array] = []
     n_found = n_events = 0
@@ -73,7 +80,7 @@ def generate_chunk(
         want = math.ceil((n_jets - n_found) / per_event * 1.1)
         events = pythia.nextBatch(min(max(want, MIN_BATCH_EVENTS), MAX_BATCH_EVENTS))
         n_events += len(events)
-        jets = select_jets(events, recipe, wanted)[: n_jets - n_found]
+        jets = select_jets(events, recipe, wanted, smear)[: n_jets - n_found]
         if len(jets):
             found.append(jets)
             n_found += len(jets)
@@ -88,12 +95,22 @@ def generate_chunk(
     )
 
 
-def select_jets(events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...]) -> ak.Array:
-    """Constituents (jets x particles, px py pz E) of the jets in the recipe's window matched to `wanted_ids`."""
+def select_jets(
+    events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...], detector: Detector | None = None
+) -> ak.Array:
+    """Constituents (jets x particles, px py pz E) of the jets in the recipe's window matched to `wanted_ids`.
+
+    The constituents are the visible final-state particles, or with a `detector` its energy-flow objects.
+    """
     rec = EventRecords.from_batch(events)
     visible = (rec.status > 0) & ~np.isin(np.abs(rec.pid), NEUTRINOS)
-    columns = {"px": rec.p3[visible, 0], "py": rec.p3[visible, 1], "pz": rec.p3[visible, 2], "E": rec.energy[visible]}
-    counts = np.bincount(rec.event[visible], minlength=len(events))
+    if detector is None:
+        p4, event = np.column_stack([rec.p3[visible], rec.energy[visible]]), rec.event[visible]
+    else:
+        flow = detector(rec.pid[visible], np.column_stack([rec.p3[visible], rec.energy[visible]]), rec.event[visible])
+        p4, event = flow.p4, flow.event
+    columns = {"px": p4[:, 0], "py": p4[:, 1], "pz": p4[:, 2], "E": p4[:, 3]}
+    counts = np.bincount(event, minlength=len(events))
     particles = ak.unflatten(ak.zip(columns, with_name="Momentum4D"), counts)
     jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, recipe.jet_radius)
     per_event = fastjet.ClusterSequence(particles, jet_def).constituents(min_pt=0.5 * recipe.pt_min)

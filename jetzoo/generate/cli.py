@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 
 from jetzoo.generate.api import DEFAULT_MAX_PARTICLES, ensure_generated, generate
-from jetzoo.generate.recipes import RECIPES, TAU_AXES_CHOICES
+from jetzoo.generate.recipes import DETECTOR_CHOICES, RECIPES, TAU_AXES_CHOICES
 
 SEED_NOTE = (
     "Same seed, shared jets: chunk seeds depend only on (seed, class, chunk), so files of one recipe and "
     "seed share their jets (every jet of --n 2000 --seed 0 is also in --n 4000 --seed 0, in another order; "
     "that lets a dataset grow shard by shard). For independent train and test samples use different "
-    "--seed values. A file already in the cache (same recipe version, seed, n) is copied to --out, not "
+    "--seed values. A file already in the cache (same recipe version, seed, n, detector) is copied to --out, not "
     "regenerated."
 )
 
@@ -45,7 +45,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=None,
-        help="output .h5 file (default: the cache file <cache>/<recipe>-v<version>-seed<seed>-n<n>.h5, "
+        help="output .h5 file (default: the cache file <cache>/<recipe>-v<version>-seed<seed>-n<n>[...].h5, "
         "reused if present)",
     )
     parser.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
@@ -62,15 +62,25 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"N-subjettiness axes for j_tau*_b1: winner-take-all kT or exclusive kT (default per recipe: {defaults})",
     )
+    parser.add_argument(
+        "--detector",
+        choices=DETECTOR_CHOICES,
+        default="none",
+        help="detector simulation before clustering (default none: generator-level particles); atlas-like and "
+        "cms-like follow Delphes' ATLAS and CMS cards (tracking efficiency and resolution, ECAL/HCAL towers, "
+        "energy flow); the cache file name gets -det-<detector>",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
 
 def run_generate_command(args: argparse.Namespace) -> int:
     tau_axes = getattr(args, "tau_axes", None)
+    detector = getattr(args, "detector", None) or "none"
     if args.out is None and not args.overwrite:  # the cache file: reused when it reads, else (re)generated
         path = ensure_generated(
-            args.recipe, args.n, args.seed, args.max_particles, args.workers, not args.no_progress, tau_axes
+            args.recipe, args.n, args.seed, args.max_particles, args.workers, not args.no_progress, tau_axes,
+            detector,
         )
         print(path)
         return 0
@@ -84,6 +94,7 @@ def run_generate_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         tau_axes=tau_axes,
+        detector=detector,
     )
     print(path)
     return 0

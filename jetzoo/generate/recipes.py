@@ -18,11 +18,18 @@ Physics choices, shared by every recipe:
 - N-subjettiness axes (`tau_axes`, see `jetzoo.physics.features.TAU_AXES`): "wta-kt" (winner-take-all
   kT axes, the jetzoo default) except for `hls4ml-5class`, whose published files store tau_N with
   exclusive-kT axes ("exclusive-kt", 12-16% higher); `jetzoo generate --tau-axes` overrides it.
-- Detector: none yet (`detector = "none"`): constituents are stable visible generator-level particles.
+- Detector (`jetzoo generate --detector`, `DETECTOR_CHOICES`): "none" (every recipe's default:
+  constituents are the stable visible generator-level particles), or "atlas-like" / "cms-like", a fast
+  parametric detector after Delphes' ATLAS and CMS cards (detector.py, detector_cards.py) whose
+  energy-flow objects are clustered instead. The jet-pT and |eta| windows then apply to detector-level
+  jets; truth matching stays at generator level.
 
 Versions. Version 2 (current) covers the top mass (172.5), the |eta| < 2 cut of `hls4ml-5class`, the
 tau axes and the detector field. Version 1 files (top mass 173.0, no |eta| cut in `hls4ml-5class`,
-WTA-kT tau_N everywhere) are stale: `stale_recipe_warning` says so when one is read.
+WTA-kT tau_N everywhere) are stale: `stale_recipe_warning` says so when one is read. Adding detectors
+did not change the version: files with `--detector none` are the same bytes as before, and the
+detector is its own provenance attribute (`detector`) and part of the cache key (`-det-<name>`), like
+the tau axes. A version-2 file without a `detector` attribute cannot exist (version 2 always wrote it).
 
 Seeds. Chunk seeds depend only on (seed, class, chunk index), so two files of the same recipe and seed
 share jets: the n = 2000 file holds the same events as the first chunks of the n = 4000 one. That lets a
@@ -45,6 +52,7 @@ INVISIBLE_Z = ("WeakZ0:gmZmode = 2", "23:onMode = off", "23:onIfAny = 12 14 16")
 TTBAR = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on") + HADRONIC_W
 TOP_MASS = 172.5  # GeV; Pythia's default 6:m0 is 173.0
 TAU_AXES_CHOICES = ("wta-kt", "exclusive-kt")  # jetzoo.physics.features.TAU_AXES
+DETECTOR_CHOICES = ("none", "atlas-like", "cms-like")  # "none" + jetzoo.generate.detector_cards.CARDS
 
 GLUON, LIGHT_QUARKS, ALL_PARTONS = (21,), (1, 2, 3), (1, 2, 3, 4, 5, 21)
 W_BOSON, Z_BOSON, TOP = (24,), (23,), (6,)
@@ -75,7 +83,7 @@ class Recipe:
     chunk_jets: int = 1000  # jets per independently seeded Pythia run (fixed: part of the recipe)
     top_mass: float | None = None  # Pythia 6:m0 in GeV, set for every recipe with top quarks
     tau_axes: str = "wta-kt"  # default N-subjettiness axes (TAU_AXES_CHOICES)
-    detector: str = "none"  # detector simulation (none yet)
+    detector: str = "none"  # default detector (DETECTOR_CHOICES); `jetzoo generate --detector` overrides it
     jets_per_core_second: float = 50.0  # measured generation rate (benchmarks/generator_rate.md), for estimates
 
     @property
@@ -87,8 +95,11 @@ class Recipe:
         top = (f"6:m0 = {self.top_mass:g}",) if self.top_mass is not None else ()
         return [*COMMON_PYTHIA_SETTINGS, *top, *window, *self.sources[class_index].pythia_settings]
 
-    def provenance(self, tau_axes: str | None = None) -> dict:
-        """What a generated file records about its recipe (file attributes, and a future manifest)."""
+    def provenance(self, tau_axes: str | None = None, detector: str | None = None) -> dict:
+        """What a generated file records about its recipe (file attributes, and a future manifest).
+
+        `tau_axes` and `detector` (None: the recipe's) are what the file was generated with.
+        """
         return {
             "recipe": self.name,
             "recipe_version": self.version,
@@ -96,7 +107,7 @@ class Recipe:
             "abs_eta_max": self.abs_eta_max if self.abs_eta_max is not None else "none",
             "abs_rapidity_max": self.abs_rapidity_max if self.abs_rapidity_max is not None else "none",
             "tau_axes": tau_axes or self.tau_axes,
-            "detector": self.detector,
+            "detector": detector or self.detector,
         }
 
 

@@ -4,7 +4,8 @@ The plan depends only on (recipe, n, seed): class c gets n // K jets (+1 for the
 cut into chunks of `recipe.chunk_jets`; chunk (c, i) seeds its Pythia from
 SeedSequence(seed, spawn_key=(c, i)). Chunks are collected in plan order and the rows finally shuffled
 with a permutation drawn from SeedSequence(seed, spawn_key=(SHUFFLE_KEY,)), so the output is identical
-for any number of workers.
+for any number of workers. The tau axes and the detector ride along in every task unchanged; the
+detector's randomness is seeded from the chunk's Pythia seed (detector.py), so it keeps this property.
 
 Seeds therefore depend only on (seed, class, chunk): files of one recipe and seed share their jets (the
 n = 2000 file is made of the first chunks of the n = 4000 one, before the final shuffle); use different
@@ -45,9 +46,12 @@ class ChunkTask:
     pythia_seed: int
     max_particles: int
     tau_axes: str | None = None  # None: the recipe's
+    detector: str = "none"  # "none", "atlas-like", "cms-like" (detector.py); its randomness comes from pythia_seed
 
 
-def plan_chunks(recipe: Recipe, n: int, seed: int, max_particles: int, tau_axes: str | None = None) -> list[ChunkTask]:
+def plan_chunks(
+    recipe: Recipe, n: int, seed: int, max_particles: int, tau_axes: str | None = None, detector: str = "none"
+) -> list[ChunkTask]:
     k = len(recipe.sources)
     tasks = []
     for c in range(k):
@@ -63,6 +67,7 @@ def plan_chunks(recipe: Recipe, n: int, seed: int, max_particles: int, tau_axes:
                     pythia_seed=int(state) % PYTHIA_MAX_SEED + 1,
                     max_particles=max_particles,
                     tau_axes=tau_axes,
+                    detector=detector,
                 )
             )
     return tasks
@@ -93,7 +98,8 @@ def run_chunks(tasks: list[ChunkTask], workers: int, progress: bool, total: int)
 def _run_task(task: ChunkTask, on_jets=None) -> JetChunk:
     recipe = get_recipe(task.recipe_name)
     return generate_chunk(
-        recipe, task.class_index, task.n_jets, task.pythia_seed, task.max_particles, on_jets, task.tau_axes
+        recipe, task.class_index, task.n_jets, task.pythia_seed, task.max_particles, on_jets, task.tau_axes,
+        task.detector,
     )
 
 

@@ -119,14 +119,18 @@ def write_jets(
     n: int,
     overwrite: bool,
     tau_axes: str | None = None,
+    detector: str = "none",
 ) -> Path:
-    """Concatenate `chunks`, reorder rows by `order`, and write them atomically to `out`."""
+    """Concatenate `chunks`, reorder rows by `order`, and write them atomically to `out`.
+
+    `tau_axes` and `detector` are written as provenance attributes (`recipe_json` keeps the recipe's defaults).
+    """
     refuse_existing(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
     tmp = temp_path(out)
     try:
-        _write(tmp, chunks, order, recipe, seed, n, tau_axes or recipe.tau_axes)
+        _write(tmp, chunks, order, recipe, seed, n, tau_axes or recipe.tau_axes, detector)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -149,12 +153,19 @@ def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], **at
 
 
 def _write(
-    path: Path, chunks: list[JetChunk], order: np.ndarray, recipe: Recipe, seed: int, n: int, tau_axes: str
+    path: Path,
+    chunks: list[JetChunk],
+    order: np.ndarray,
+    recipe: Recipe,
+    seed: int,
+    n: int,
+    tau_axes: str,
+    detector: str = "none",
 ) -> None:
     join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
     write_jet_file(
         path, join("hl"), join("labels"), join("particles"), join("p4"), recipe.class_names,
-        **recipe.provenance(tau_axes),
+        **recipe.provenance(tau_axes, detector),
         seed=seed,
         jet_radius=recipe.jet_radius,
         generator=generator_description(),
