@@ -4,6 +4,7 @@
     jetzoo models | datasets        tables of what the registry holds
     jetzoo generate --recipe R --n N  Pythia 8 + FastJet jets to HDF5
     jetzoo bench --config SPEC.yaml [--out DIR]   a resumable multi-seed leaderboard
+    jetzoo export --model NAME --ckpt_path C --format onnx --out model.onnx   for use outside jetzoo
     jetzoo --version
     --verbose (anywhere)              library tips and deprecation warnings, hidden by default
 
@@ -98,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             from jetzoo.generate import add_generate_arguments, run_generate_command
 
             return _run_argparse("generate", add_generate_arguments, run_generate_command, argv[1:])
+        if command == "export":
+            from jetzoo.export.cli import add_export_arguments, run_export_command
+
+            return _run_argparse("export", add_export_arguments, run_export_command, argv[1:])
         if command == "bench":
             from jetzoo.bench import main as bench_main
 

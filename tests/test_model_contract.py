@@ -1,12 +1,22 @@
 """Registry-wide model contract (timm style): every registered model, built-in or plugin, is
-tested the same way on a fixed batch of real generated jets, with no per-model code here."""
+tested the same way on a fixed batch of real generated jets, with no per-model code here.
+
+Capabilities a model declares as class attributes are tested where declared:
+`permutation_invariant = True` (outputs unchanged when each jet's particles are shuffled),
+`compile_supported = True` (`torch.compile` with the aot_eager backend; the inductor backend for
+the perceptron only, to keep the suite fast), and exportability (`jetzoo.export.export_blocker`:
+a one-line reason, or ONNX parity with onnxruntime at atol 1e-4 through one file at two batch
+sizes and particle counts).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from jetzoo import registry
+from jetzoo.export import export_blocker, export_onnx, onnx_outputs
 from jetzoo.training import model_kwargs_from_data, quiet_trainer
 
 MODELS = registry.list_models()
@@ -78,3 +88,126 @@ def test_checkpoint_is_plain_data_and_reloads_by_short_name_with_identical_outpu
     reloaded.eval()
     with torch.no_grad():
         assert torch.equal(model(batch), reloaded(batch))
+
+
+PARTICLE_KEYS = ("features", "points", "p4", "mask")
+
+
+def finite_grads(model) -> dict[str, str]:
+    """{parameter name: problem} for every trainable parameter whose gradient is missing or not finite."""
+    problems = {}
+    for pname, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.grad is None:
+            problems[pname] = "no gradient"
+        elif not torch.isfinite(param.grad).all():
+            problems[pname] = "non-finite gradient"
+    return problems
+
+
+def training_objective(model, batch) -> torch.Tensor:
+    """`loss`, or the sum of `training_losses` for a model trained on several objectives (the GANs)."""
+    return sum(model.training_losses(batch)) if hasattr(model, "training_losses") else model.loss(batch)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_parameter_gets_a_finite_gradient(name, top_datamodules):
+    model, _, batch = build_for_data(name, top_datamodules)
+    model.train()
+    torch.manual_seed(123)
+    training_objective(model, batch).backward()
+    assert not finite_grads(model), f"{name}: {finite_grads(model)}"
+
+
+def shuffle_particles(batch, seed: int = 7):
+    """Every jet's particle slots (real and padded alike) in a different random order."""
+    mask = batch["mask"]
+    order = torch.rand(mask.shape, generator=torch.Generator().manual_seed(seed)).argsort(1)
+    out = dict(batch)
+    for key in PARTICLE_KEYS:
+        out[key] = batch[key].gather(1, order if batch[key].dim() == 2 else order[..., None].expand_as(batch[key]))
+    return out
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if getattr(registry.get_model(n), "permutation_invariant", False)])
+def test_declared_permutation_invariance(name, top_datamodules):
+    model, _, batch = build_for_data(name, top_datamodules)
+    model.eval()
+    shuffled = shuffle_particles(batch)
+    assert not torch.equal(shuffled["features"], batch["features"])
+    with torch.no_grad():
+        torch.testing.assert_close(model(shuffled), model(batch), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_bf16_autocast_forward_and_backward_are_finite(name, top_datamodules):
+    model, _, batch = build_for_data(name, top_datamodules)
+    model.train()
+    torch.manual_seed(123)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = training_objective(model, batch)
+    loss.float().backward()
+    assert torch.isfinite(loss), f"{name}: bf16 loss {loss}"
+    assert not finite_grads(model), f"{name}: {finite_grads(model)}"
+
+
+COMPILABLE = [n for n in MODELS if getattr(registry.get_model(n), "compile_supported", False)]
+
+
+def compiled_matches_eager(name, top_datamodules, backend: str, training: bool):
+    """Eval mode: the compiled forward (the dense path, where a model has one) equals the eager one.
+    Training mode (`training`): the compiled loss and its gradients are finite. Graph breaks are
+    allowed: dynamo does not trace nn.GRU/LSTM, nor `jetzoo.physics.kinematics`' numpy/torch dispatch."""
+    torch._dynamo.reset()
+    model, _, batch = build_for_data(name, top_datamodules)
+    if training:
+        model.train()
+        torch.manual_seed(123)
+        torch.compile(model.loss, backend=backend, dynamic=False)(batch).backward()
+        assert not finite_grads(model), f"{name}: {finite_grads(model)}"
+    model.eval()
+    with torch.no_grad():
+        expected = model(batch)
+        got = torch.compile(model, backend=backend, dynamic=False)(batch)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", COMPILABLE)
+def test_torch_compile_aot_eager(name, top_datamodules):
+    # `compile_in_training = False`: training mode keeps the packed path (graph breaks), not compiled here
+    training = getattr(registry.get_model(name), "compile_in_training", True)
+    compiled_matches_eager(name, top_datamodules, "aot_eager", training)
+
+
+@pytest.mark.skipif("perceptron" not in MODELS, reason="the inductor check runs on the perceptron")
+def test_torch_compile_inductor_on_the_perceptron(top_datamodules):
+    compiled_matches_eager("perceptron", top_datamodules, "inductor", training=False)
+
+
+def test_every_model_is_exportable_or_says_why_in_one_line():
+    for name in MODELS:
+        reason = export_blocker(registry.create_model(name))
+        assert reason is None or (reason.strip() and "\n" not in reason), f"{name}: {reason!r}"
+
+
+def sliced(batch, n_jets: int, n_particles: int):
+    """The first n_jets jets and, for particle inputs, their first n_particles slots."""
+    return {k: (v[:n_jets, :n_particles] if k in PARTICLE_KEYS else v[:n_jets]) for k, v in batch.items()}
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if export_blocker(registry.create_model(n)) is None])
+def test_onnx_export_matches_pytorch(name, top_datamodules, tmp_path):
+    """One file, traced at (8 jets, 24 slots), run at (64, 32) and (13, 20): dynamic batch and particle axes."""
+    model, _, batch = build_for_data(name, top_datamodules)
+    model.eval()
+    path = tmp_path / f"{name}.onnx"
+    metadata = export_onnx(model, path, batch=sliced(batch, 8, 24))
+    assert [i["name"] for i in metadata["inputs"]] == [v.name for v in __import__("onnx").load(str(path)).graph.input]
+    for n_jets, n_particles in ((64, 32), (13, 20)):
+        part = sliced(batch, n_jets, n_particles)
+        with torch.no_grad():
+            expected = model(part).numpy()
+        got = onnx_outputs(path, part)
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 1e-4, f"{name} at {n_jets}x{n_particles}: {np.abs(got - expected).max()}"

@@ -255,3 +255,24 @@ def test_learns_top_tagging(top_jets_file, name, kwargs):
     model = model_for(name, dm, **kwargs)
     metrics = fit_and_test(model, dm, max_epochs=1, limit_val_batches=0)
     assert metrics["test/auc"] > 0.85, metrics
+
+
+# --- dense (export / compile) path ----------------------------------------------------------------
+@pytest.mark.parametrize("name", MODELS)
+def test_dense_path_matches_packed_on_real_jets(name, top_datamodules):
+    """Eval mode, float32, real top/QCD jets: the sync-free dense path gives the packed path's logits,
+    also with extra padding and with padding between the real particles (which the packed path moves)."""
+    dm = top_datamodules("particles")
+    batch = next(iter(dm.val_dataloader()))
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    with torch.no_grad():  # training-mode passes give batch norm non-trivial running statistics
+        for _ in range(2):
+            model(batch)
+    model.eval()
+    flipped = {k: (v.flip(1) if k != "label" else v) for k, v in batch.items()}  # real particles last
+    with torch.no_grad():
+        packed = model(batch)
+        model.dense_path = True
+        for variant in (batch, pad(batch, 9), flipped):
+            torch.testing.assert_close(model(variant), packed, atol=TOL, rtol=0)

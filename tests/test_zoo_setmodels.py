@@ -238,3 +238,32 @@ def test_cnn_shapes(image_size):
     with torch.no_grad():
         logits = model({"image": image / image.sum((2, 3), keepdim=True)})
     assert logits.shape == (5, 3) and torch.isfinite(logits).all()
+
+
+# --- dense (export / compile) path of the rnn ------------------------------------------------------
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_rnn_dense_path_matches_packed_on_real_jets(cell, top_datamodules):
+    """Real jets, float32: the dense path (no packed sequences) equals the packed one, with extra and
+    interleaved padding, in eval mode and for the training loss's gradients."""
+    batch = next(iter(top_datamodules("particles").val_dataloader()))
+    torch.manual_seed(0)
+    model = ConstituentRNN(cell=cell, num_layers=2, dropout=0.0).eval()
+    with torch.no_grad():
+        packed = model(batch)
+        model.dense_path = True
+        for variant in (batch, pad_more(batch, 9), interleave_padding(batch)):
+            torch.testing.assert_close(model(variant), packed, atol=TOL, rtol=0)
+    grads = []
+    for dense in (False, True):
+        model.zero_grad()
+        model.dense_path = dense
+        model.train().loss(batch).backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    torch.testing.assert_close(grads[1], grads[0], atol=TOL, rtol=1e-4)
+
+
+def test_bidirectional_rnn_says_it_cannot_be_exported():
+    from jetzoo.export import export_blocker
+
+    assert export_blocker(ConstituentRNN()) is None
+    assert "bidirectional" in export_blocker(ConstituentRNN(bidirectional=True))

@@ -33,12 +33,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jetzoo.zoo.dense import tracing
 from jetzoo.zoo.generative_base import AnomalyDetector
 from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
 
 class Autoencoder(AnomalyDetector):
     input_view = "particles"
+    exportable = True
+    compile_supported = True
 
     def __init__(
         self,
@@ -75,7 +78,10 @@ class Autoencoder(AnomalyDetector):
     def flat_input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, D): the leading constituents' features and mask, flattened; padded when P < n."""
         feats, mask = batch["features"], batch["mask"].to(batch["features"].dtype)
-        x = torch.cat([feats * mask[..., None], mask[..., None]], -1)[:, : self.n_constituents]
+        x = torch.cat([feats * mask[..., None], mask[..., None]], -1)
+        if tracing():  # P is a constant to Python while tracing: always pad, then cut
+            x = F.pad(x, (0, 0, 0, self.n_constituents))
+        x = x[:, : self.n_constituents]
         if x.shape[1] < self.n_constituents:
             x = F.pad(x, (0, 0, 0, self.n_constituents - x.shape[1]))
         return x.flatten(1)

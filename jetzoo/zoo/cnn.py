@@ -20,6 +20,8 @@ from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
 class JetImageCNN(JetTagger):
     input_view = "image"
+    exportable = True
+    compile_supported = True
 
     def __init__(
         self,

@@ -33,6 +33,9 @@ class _FlowNetwork(JetTagger):
     """Shared Φ / F construction; subclasses define the per-particle input and weights."""
 
     input_view = "particles"
+    permutation_invariant = True
+    exportable = True
+    compile_supported = True
 
     def _build(self, phi_in: int, phi_sizes, f_sizes, num_classes, activation, dropout):
         if activation not in ACTIVATIONS:

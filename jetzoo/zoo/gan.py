@@ -126,6 +126,10 @@ class CloudDiscriminator(nn.Module):
 class JetGAN(JetGenerator):
     """Non-saturating GAN on particle clouds."""
 
+    exportable = False
+    export_blocker = ("a generator: its forward is the discriminator's score of a real batch, and exporting "
+                      "the generator (noise in, clouds out) is not implemented")
+
     def __init__(
         self,
         num_classes: int = 2,
@@ -180,6 +184,13 @@ class JetGAN(JetGenerator):
         generator = self.seeded_generator()
         fake = tuple(t.detach() for t in self.generate(batch["label"], generator))
         return self.discriminator_loss(batch, fake, generator)
+
+    def training_losses(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """[discriminator loss, generator loss] of one training step (the discriminator's on detached
+        fakes): between them every parameter gets a gradient, which `loss` alone gives the critic only."""
+        generator = self.seeded_generator()
+        g_loss = self.generator_loss(self.generate(batch["label"], generator), batch["label"])
+        return [self.loss(batch), g_loss]
 
     # --- training -------------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):

@@ -12,7 +12,9 @@ masked out, so the output is invariant under permutations of the real particles 
 appending padding. The first f_R layer is applied as W_r x_r + W_s x_s (the same linear map
 on the concatenation) so the pair tensor is only formed at the hidden width. Cost grows as
 P^2: `max_particles` keeps the hardest particles, chosen by pT from `p4` (not by position,
-so the choice does not depend on the particle order); 0 keeps all.
+so the choice does not depend on the particle order); 0 keeps all. While tracing (ONNX export),
+where P is a constant to Python, `max_particles` padded particles are appended and the selection
+always runs, which keeps the same real particles.
 
 Input (`particles` view): `features` (B, P, num_particle_features), `p4` (B, P, 4), `mask`
 (B, P) bool. Output: logits (B, num_classes).
@@ -25,11 +27,15 @@ from torch import nn
 
 from jetzoo.physics import kinematics
 from jetzoo.zoo.base import JetTagger
+from jetzoo.zoo.dense import tracing
 from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
 
 class InteractionNetwork(JetTagger):
     input_view = "particles"
+    permutation_invariant = True
+    exportable = True
+    compile_supported = True
 
     def __init__(
         self,
@@ -71,11 +77,14 @@ class InteractionNetwork(JetTagger):
 
     def _select(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Features and mask of the `max_particles` hardest real particles (all when 0 or fewer exist)."""
-        x, mask = batch["features"], batch["mask"]
+        x, mask, p4 = batch["features"], batch["mask"].bool(), batch["p4"]
         k = self.max_particles
-        if k == 0 or x.shape[1] <= k:
+        if k > 0 and tracing():
+            x, p4 = (torch.nn.functional.pad(t, (0, 0, 0, k)) for t in (x, p4))
+            mask = torch.nn.functional.pad(mask, (0, k))
+        elif k == 0 or x.shape[1] <= k:
             return x, mask
-        pt = kinematics.pt(batch["p4"])
+        pt = kinematics.pt(p4)
         score = torch.where(mask, pt, torch.full_like(pt, -1.0))
         idx = score.topk(k, dim=1).indices
         x = torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
@@ -85,8 +94,9 @@ class InteractionNetwork(JetTagger):
         x, mask = self._select(batch)
         n = x.shape[1]
         # pair (r, s): both real, r != s
-        eye = torch.eye(n, dtype=torch.bool, device=x.device)
-        pair = (mask.unsqueeze(2) & mask.unsqueeze(1) & ~eye).unsqueeze(-1).to(x.dtype)  # (B, P, P, 1)
+        position = torch.arange(n, device=x.device)
+        other = position[:, None] != position[None, :]  # not torch.eye: onnxruntime has no bool EyeLike
+        pair = (mask.unsqueeze(2) & mask.unsqueeze(1) & other).unsqueeze(-1).to(x.dtype)  # (B, P, P, 1)
         h = self.edge_receiver(x).unsqueeze(2) + self.edge_sender(x).unsqueeze(1)  # (B, r, s, H)
         e = self.edge_rest(self.edge_act(h))
         e_bar = (e * pair).sum(2)  # aggregate senders into each receiver: (B, P, D_e)

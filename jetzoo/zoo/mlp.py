@@ -30,6 +30,8 @@ def dense_stack(widths, in_features: int, activation: str = "relu", dropout: flo
 
 class MLP(JetTagger):
     input_view = "hl"
+    exportable = True
+    compile_supported = True
 
     def __init__(
         self,

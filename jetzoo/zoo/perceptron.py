@@ -13,6 +13,8 @@ from jetzoo.zoo.base import JetTagger
 
 class Perceptron(JetTagger):
     input_view = "hl"
+    exportable = True
+    compile_supported = True
 
     def __init__(
         self,

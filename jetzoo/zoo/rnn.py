@@ -7,6 +7,12 @@ GRU or LSTM; the final hidden state feeds a dense head. Sequences are packed wit
 true lengths (`mask.sum(1)`, at least 1), so padding never enters the recurrent state
 (padding found between real particles is moved behind them first, keeping their order).
 
+Dense path (`jetzoo.zoo.dense`: export, `torch.compile`, `dense_path = True`): real particles moved
+to the front by a scatter (no sort), the cell run over the full padded sequence and the output
+read at each jet's last real particle; the recurrence is causal, so that equals the packed final
+state, in training mode too. A bidirectional cell has no such dense path (its backward direction
+would start on the padding) and is not exportable.
+
 Input (`particles` view): `features` (B, P, num_particle_features), `mask` (B, P) bool with
 real particles first. Output: logits (B, num_classes).
 """
@@ -18,6 +24,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from jetzoo.zoo.base import JetTagger
+from jetzoo.zoo.dense import use_dense
 from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -25,6 +32,16 @@ CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 class ConstituentRNN(JetTagger):
     input_view = "particles"
+    exportable = True  # unidirectional cells; see `export_blocker`
+    compile_supported = True
+    dense_path = False  # True: always the dense path (see jetzoo.zoo.dense)
+
+    @property
+    def export_blocker(self) -> str | None:
+        """Why this configuration cannot be exported, or None."""
+        if self.hparams.bidirectional:
+            return "a bidirectional rnn has no dense path (its backward direction would read the padding first)"
+        return None
 
     def __init__(
         self,
@@ -74,7 +91,9 @@ class ConstituentRNN(JetTagger):
 
     def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The final hidden state of the last layer (both directions concatenated): (B, out)."""
-        x, mask = batch["features"], batch["mask"]
+        x, mask = batch["features"], batch["mask"].bool()
+        if use_dense(self) and not self.hparams.bidirectional:
+            return self.encode_dense(x, mask)
         # real particles first, in their given (pT) order, should a source interleave padding
         order = (~mask).to(torch.int8).argsort(dim=1, stable=True)
         x = self.embed(torch.gather(x, 1, order.unsqueeze(-1).expand_as(x)))
@@ -85,6 +104,17 @@ class ConstituentRNN(JetTagger):
         if self.hparams.bidirectional:
             return torch.cat([h[-2], h[-1]], dim=-1)
         return h[-1]
+
+    def encode_dense(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`encode` without packing: x (B, P, F), mask (B, P) -> (B, out)."""
+        # destination of every particle: real ones first in their order, then the padding
+        real = mask.to(torch.long)
+        counts = real.sum(1, keepdim=True)
+        dest = torch.where(mask, real.cumsum(1) - 1, counts + (1 - real).cumsum(1) - 1)
+        x = torch.zeros_like(x).scatter(1, dest.unsqueeze(-1).expand_as(x), x)
+        out, _ = self.rnn(self.embed(x))
+        last = (counts - 1).clamp(min=0).unsqueeze(-1).expand(-1, 1, out.size(-1))
+        return out.gather(1, last).squeeze(1)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.encode(batch))

@@ -30,6 +30,12 @@ attention is computed explicitly with that dropout; inference always uses SDPA. 
 weaver-core at identical configuration on the same real jets (P = 64, 1 CPU thread), training /
 inference throughput: 1.26x / 1.07x (lite, B = 64), 1.20x / 1.14x (full, B = 32); the same logits
 given the same weights, and test AUC within the seed spread.
+
+Dense path (`jetzoo.zoo.dense`: export, `torch.compile`, `dense_path = True`; eval mode only, since
+training-mode batch norm would see padded particles and pairs): the same network on the full
+padded (B, P) tensors, no `nonzero()` and no cut of P; the pair features of all (i, j) pairs are
+embedded and zeroed where either end is padded, padded keys masked as in the packed path, so the
+logits equal the packed path's.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jetzoo.zoo.base import JetTagger
+from jetzoo.zoo.dense import use_dense
 from jetzoo.zoo.pairwise import PAIR_FEATURE_NAMES, pairwise_features
 from jetzoo.zoo.particlenet import left_align
 
@@ -145,6 +152,11 @@ def _pointwise_stack(in_dim: int, dims: list[int], norm_first: nn.Module, final_
 
 class ParticleTransformer(JetTagger):
     input_view = "particles"
+    permutation_invariant = True
+    exportable = True
+    compile_supported = True
+    compile_in_training = False  # training keeps the packed path (its batch norm skips padding)
+    dense_path = False  # True: always the dense path (see jetzoo.zoo.dense)
 
     def __init__(
         self,
@@ -223,15 +235,36 @@ class ParticleTransformer(JetTagger):
         return bias.permute(0, 3, 1, 2)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if use_dense(self, exact_in_training=False):
+            return self.forward_dense(batch["features"], batch["p4"], batch["mask"].bool())
         mask, feats, p4 = left_align(batch["mask"].bool(), batch["features"], batch["p4"])
         b, p = mask.shape
         real = mask.nonzero(as_tuple=True)
         h = self.embed(self.input_bn(feats[real]))
         x = h.new_zeros(b, p, h.size(1)).index_put(real, h)
+        return self.attend(x, self.pair_bias(p4.to(h.dtype), mask), mask)
 
-        keys = mask.clone()
-        keys[:, 0] |= ~mask.any(1)  # an empty jet attends to its first (zero) slot instead of NaN
-        attn_mask = self.pair_bias(p4.to(h.dtype), mask).masked_fill(~keys[:, None, None, :], float("-inf"))
+    def forward_dense(self, feats: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The sync-free path on the padded tensors (B, P, F), (B, P, 4), (B, P): logits (B, num_classes)."""
+        b, p = mask.shape
+        h = self.embed(self.input_bn(feats.reshape(b * p, -1))).view(b, p, -1)
+        x = h * mask[..., None].to(h.dtype)
+        p4 = p4.to(h.dtype)
+        with torch.no_grad():
+            u = pairwise_features(p4[:, :, None, :], p4[:, None, :, :])
+        e = self.pair_embed(u.reshape(b * p * p, -1)).view(b, p, p, -1)
+        # where, not a product: padded pairs may hold NaN (onnxruntime's atan2 of (0, 0)), never to propagate
+        pairs = (mask[:, :, None] & mask[:, None, :])[..., None]
+        return self.attend(x, torch.where(pairs, e, torch.zeros_like(e)).permute(0, 3, 1, 2), mask)
+
+    def attend(self, x: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Particle blocks, class blocks and head on embedded particles x (B, P, D) (zero where padded),
+        the pair bias (B, H, P, P) and the mask (B, P)."""
+        b = mask.size(0)
+        # an empty jet attends to its first (zero) slot instead of giving NaN
+        first = torch.arange(mask.size(1), device=mask.device) == 0
+        keys = mask | (first[None, :] & ~mask.any(1, keepdim=True))
+        attn_mask = bias.masked_fill(~keys[:, None, None, :], float("-inf"))
         for block in self.blocks:
             x = block(x, attn_mask)
 

@@ -1,0 +1,94 @@
+"""`jetzoo export --model NAME --ckpt_path C --format onnx --out model.onnx`.
+
+The checkpoint is loaded weights-only (`jetzoo.checkpoints`) as the registry model NAME; the
+file written is described in `jetzoo.export.onnx`. After writing, the file is run with
+onnxruntime on synthetic inputs of two batch sizes and particle counts and compared with PyTorch
+(`--check false` skips this).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from jetzoo.errors import UsageError
+
+FORMATS = ("onnx",)
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="registry short name of the checkpoint's model")
+    parser.add_argument("--ckpt_path", required=True, help="checkpoint written by `jetzoo fit`")
+    parser.add_argument("--format", default="onnx", choices=FORMATS)
+    parser.add_argument("--out", required=True, help="file to write; its metadata goes to OUT.json as well")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    parser.add_argument("--feature_names", default=None,
+                        help="comma-separated input feature names, when the checkpoint does not record them")
+    parser.add_argument("--check", type=_bool, default=True, help="compare onnxruntime with PyTorch (default true)")
+    parser.add_argument("--allow_remote_checkpoint", type=_bool, default=False)
+
+
+def parity(model, path, num_particles: int = 16) -> float:
+    """max |onnxruntime - PyTorch| over synthetic inputs of two batch sizes and particle counts."""
+    from jetzoo.export.onnx import onnx_outputs
+    from jetzoo.export.wrapper import INPUTS, example_inputs
+
+    worst = 0.0
+    model.eval()
+    for repeat, p in ((1, num_particles), (3, num_particles + 7)):
+        tensors = [t.repeat(repeat, *([1] * (t.dim() - 1))) for t in example_inputs(model, num_particles=p)]
+        batch = dict(zip(INPUTS[model.input_view], tensors))
+        with torch.no_grad():
+            expected = model(batch).numpy()
+        worst = max(worst, float(np.abs(onnx_outputs(path, batch) - expected).max()))
+    return worst
+
+
+def run_export_command(args: argparse.Namespace) -> int:
+    from jetzoo.checkpoints import load_checkpoint_file, local_checkpoint_path
+    from jetzoo.export.onnx import export_onnx
+    from jetzoo.export.wrapper import export_blocker
+    from jetzoo.registry import load_checkpoint
+
+    try:
+        import onnx  # noqa: F401
+    except ImportError as err:
+        raise UsageError("--format onnx needs the onnx package: pip install 'jetzoo[export]'") from err
+    local = local_checkpoint_path(args.ckpt_path, args.allow_remote_checkpoint)
+    checkpoint = load_checkpoint_file(local)
+    model = load_checkpoint(args.model, str(local)).eval()
+    reason = export_blocker(model)
+    if reason:
+        raise UsageError(f"model '{args.model}' cannot be exported to {args.format}: {reason}")
+    names = None
+    if args.feature_names:
+        key = "hl" if model.input_view == "hl" else "features"
+        names = {key: [n.strip() for n in args.feature_names.split(",") if n.strip()]}
+    try:
+        metadata = export_onnx(model, args.out, checkpoint=checkpoint, ckpt_path=local, feature_names=names,
+                               opset=args.opset)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    inputs = ", ".join(f"{i['name']}{tuple(i['shape'])}" for i in metadata["inputs"])
+    print(f"jetzoo export: wrote {args.out} and {args.out}.json; inputs {inputs}")
+    if not metadata["standardisation"]:
+        print("jetzoo export: the checkpoint records no standardisation constants; inputs are used as given")
+    if args.check:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            print("jetzoo export: onnxruntime is not installed; the file was not checked against PyTorch")
+            return 0
+        print(f"jetzoo export: onnxruntime vs PyTorch, 2 batch sizes and particle counts: max |diff| "
+              f"{parity(model, args.out):.2e}")
+    return 0
