@@ -73,6 +73,9 @@ class ExactResume(Callback):
             return
         fetcher = getattr(trainer.fit_loop, "_data_fetcher", None)
         if fetcher is not None:
+            # the loaders' own saved state (a streaming loader's position in its epoch) arrived with the
+            # checkpoint after Lightning had built them: hand it over, then restart the iterator
+            trainer.fit_loop._load_combined_loader_states()
             iter(fetcher)
         restore_random_state(self._pending)
         self._pending = None

@@ -95,3 +95,40 @@ def test_auto_streams_above_the_memory_budget_and_files_stream_as_published(tmp_
     assert small.split_sizes == tight.split_sizes and small.data_provenance() == tight.data_provenance()
     with pytest.raises(JetDataError, match="need the data in memory"):
         create_datamodule("top-tagging", path=str(path), streaming=True, max_jets=10).setup("fit")
+
+
+def test_a_streaming_fit_killed_mid_epoch_resumes_without_repeating_or_skipping_jets(top_jets_file, tmp_path):
+    """kill -9 right after the first mid-epoch checkpoint (step 20 of 87), resume from it: the final
+    weights equal the uninterrupted run's bit for bit (dropout on, so random states count too)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from helpers import run_jetzoo
+
+    args = ["fit", "--model", "mlp", "--model.dropout", "0.2", "--data.path", top_jets_file, "--data.batch_size", "32",
+            "--data.streaming", "true", "--data.num_workers", "2", "--trainer.max_epochs", "1",
+            "--checkpoint.every_n_train_steps", "20", "--checkpoint.monitor", "null", "--test_after_fit", "false",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir(), killed.mkdir()
+    assert run_jetzoo(*args, cwd=whole).returncode == 0
+    last = killed / "lightning_logs/version_0/checkpoints/last.ckpt"
+    process = subprocess.Popen([str(Path(sys.executable).with_name("jetzoo")), *map(str, args)], cwd=killed,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while process.poll() is None and time.time() < deadline and not last.exists():
+        time.sleep(0.002)
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    interrupted = torch.load(last, weights_only=True)
+    assert interrupted["epoch"] == 0 and interrupted["global_step"] < 87  # inside the first epoch
+    assert run_jetzoo(*args, "--ckpt_path", "last", cwd=killed).returncode == 0
+    reference = torch.load(whole / "lightning_logs/version_0/checkpoints/last.ckpt", weights_only=True)
+    final = torch.load(last, weights_only=True)
+    assert final["global_step"] == reference["global_step"]
+    for key, value in reference["state_dict"].items():
+        assert torch.equal(final["state_dict"][key], value), key

@@ -15,7 +15,9 @@ selection picks, so the public files are read as published, with no conversion s
   within a buffer of blocks; every slot yields the same number of full batches (the smallest
   slot's), so DDP ranks stay in step; the few jets beyond it wait for another epoch's order.
 - `StreamingLoader` (a DataLoader) tells the dataset the epoch before each pass: the order is a
-  function of (seed, epoch) alone, as in the in-memory `EpochShuffleSampler`.
+  function of (seed, epoch) alone, as in the in-memory `EpochShuffleSampler`; its state (epoch,
+  batches done) goes into checkpoints, so a run resumed from a mid-epoch checkpoint skips exactly
+  the batches it had trained on.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class StreamingJets(IterableDataset):
         self.classes, self.rule, self.prepare, self.to_arrays = classes, rule, prepare, to_arrays
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world, self.workers, self.epoch = rank, world, max(1, workers), 0
+        self.skip = 0  # batches of this epoch (all workers of this rank) already trained on: a resume
 
     def _units(self, slots: int) -> list[tuple[Block, int, int]]:
         """(block, part, parts) in this epoch's order: a block is cut into `parts` interleaved parts
@@ -150,6 +153,8 @@ class StreamingJets(IterableDataset):
         units = self._units(slots)
         limit = self.batches_per_slot(slots) if self.shuffle else None
         rng = np.random.default_rng(np.random.SeedSequence([self.seed % 2**63, self.epoch, slot]))
+        # the DataLoader takes batches from its workers in turn: this worker made every workers-th one
+        skip = len(range(worker, self.skip, workers))
         emitted, pending = 0, []
         for arrays in self._read(units[slot::slots]):
             pending.append(arrays)
@@ -162,7 +167,8 @@ class StreamingJets(IterableDataset):
             for start in range(0, full, self.batch_size):
                 if limit is not None and emitted >= limit:
                     return
-                yield self._tensors(buffer, order_in[start : start + self.batch_size])
+                if emitted >= skip:
+                    yield self._tensors(buffer, order_in[start : start + self.batch_size])
                 emitted += 1
             rest = order_in[full:]
             pending = [{k: v[rest] for k, v in buffer.items()}] if len(rest) else []
@@ -174,7 +180,8 @@ class StreamingJets(IterableDataset):
                 for start in range(0, n - self.batch_size + 1, self.batch_size):
                     if emitted >= limit:
                         return
-                    yield self._tensors(buffer, order_in[start : start + self.batch_size])
+                    if emitted >= skip:
+                        yield self._tensors(buffer, order_in[start : start + self.batch_size])
                     emitted += 1
             else:  # evaluation: every jet, the last batch short
                 for start in range(0, n, self.batch_size):
@@ -196,15 +203,28 @@ class StreamingJets(IterableDataset):
 
 
 class StreamingLoader(DataLoader):
-    """A DataLoader over `StreamingJets` that sets the dataset's epoch before every pass.
+    """A DataLoader over `StreamingJets` that sets the dataset's epoch before every pass, and
+    resumes mid-epoch: Lightning saves its `state_dict` (epoch, batches trained on) in checkpoints
+    and hands it back on resume, and the next pass skips those batches of that epoch's order.
 
-    Workers are started for each pass (not persistent), so they see that epoch."""
+    Workers are started for each pass (not persistent), so they see the epoch and the skip."""
 
-    def __init__(self, dataset: StreamingJets, epoch_source: Callable[[], int] | None = None, **kwargs):
+    def __init__(self, dataset: StreamingJets, epoch_source: Callable[[], int] | None = None,
+                 progress_source: Callable[[], int] | None = None, **kwargs):
         super().__init__(dataset, batch_size=None, **kwargs)
-        self.epoch_source = epoch_source
+        self.epoch_source, self.progress_source = epoch_source, progress_source
+        self._resume: dict | None = None
+
+    def state_dict(self) -> dict:
+        batches = int(self.progress_source()) if self.progress_source is not None else 0
+        return {"epoch": int(self.dataset.epoch), "batches": batches}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resume = dict(state)
 
     def __iter__(self):
         if self.epoch_source is not None:
             self.dataset.epoch = int(self.epoch_source())
+        resume, self._resume = self._resume, None
+        self.dataset.skip = resume["batches"] if resume and resume["epoch"] == self.dataset.epoch else 0
         return super().__iter__()

@@ -153,7 +153,9 @@ class StreamingMixin:
                 f"cannot give every one of {dataset.world * dataset.workers} loader slots (ranks x workers) a batch "
                 f"of {self.batch_size}; use fewer workers, a smaller batch or --data.streaming false"
             )
-        return StreamingLoader(dataset, epoch_source=epoch_source, collate_fn=self._collate,
+        # batches of the epoch trained on, this one included: what a checkpoint written now has seen
+        progress = (lambda: trainer.fit_loop.epoch_loop.batch_progress.current.processed) if trainer is not None else None
+        return StreamingLoader(dataset, epoch_source=epoch_source, progress_source=progress, collate_fn=self._collate,
                                num_workers=self.num_workers, persistent_workers=False)
 
 
