@@ -213,8 +213,8 @@ def _registry_name(class_path: str) -> str | None:
 
 class CheckpointProvenance(Callback):
     """Writes `checkpoint["jetzoo"]`: the network's registry name and class path, jetzoo's version, and
-    the training data's provenance (`data`: manifest, its hash, split rule) and the standardisation
-    constants the model was trained with (`standardisation`)."""
+    the training data's provenance (`data`: manifest, its hash, split rule), the standardisation
+    constants the model was trained with (`standardisation`) and its inputs' names (`feature_names`)."""
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         from jetzoo import __version__
@@ -232,3 +232,5 @@ class CheckpointProvenance(Callback):
             checkpoint["jetzoo"]["data"] = datamodule.data_provenance()
         if hasattr(datamodule, "standardisation_record"):
             checkpoint["jetzoo"]["standardisation"] = datamodule.standardisation_record()
+            # the inputs' names, in order: what `jetzoo export` writes beside the constants
+            checkpoint["jetzoo"]["feature_names"] = {"hl": datamodule._hl_names(), "features": list(datamodule.particle_features)}

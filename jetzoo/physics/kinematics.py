@@ -27,11 +27,11 @@ EPS = 1e-12
 
 
 def _lib(x):
-    if isinstance(x, np.ndarray) or np.isscalar(x):
-        return np
     import torch
 
-    return torch
+    if isinstance(x, torch.Tensor):  # first: np.isscalar on a tensor breaks torch.compile graphs
+        return torch
+    return np
 
 
 def _clamp_min(x, lo: float):
