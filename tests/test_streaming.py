@@ -89,7 +89,7 @@ def test_auto_streams_above_the_memory_budget_and_files_stream_as_published(tmp_
     path = tmp_path / "top.h5"
     write_top_tagging_file(path, jets=make_jets(1200, 20, ["QCD", "top"], seed=1))
     small = create_datamodule("top-tagging", path=str(path), view="hl")
-    tight = create_datamodule("top-tagging", path=str(path), view="hl", memory_budget=path.stat().st_size / 2e9)
+    tight = create_datamodule("top-tagging", path=str(path), view="hl", memory_budget=path.stat().st_size / 1e9)
     assert not small.is_streaming and tight.is_streaming
     small.setup("fit"), tight.setup("fit")
     assert small.split_sizes == tight.split_sizes and small.data_provenance() == tight.data_provenance()

@@ -1,8 +1,8 @@
 """What `JetDataModule` does when it streams (`--data.streaming`, docs/DESIGN.md §4b).
 
 `--data.streaming auto` (the default) streams when the source can (`chunk_reader()`: every file
-datamodule and `pythia`) and its files on disk exceed `--data.memory_budget` GB; `true`/`false`
-force the choice. Streaming keeps the in-memory path's rules: the hash split, the task's classes,
+datamodule and `pythia`) and the memory it would take in memory, estimated as IN_MEMORY_EXPANSION x
+its bytes on disk, exceeds `--data.memory_budget` GB; `true`/`false` force the choice. Streaming keeps the in-memory path's rules: the hash split, the task's classes,
 the model's `train_classes`, standardisation fitted on training jets (a bounded sample) or taken
 from the checkpoint, and the overlap check against a checkpoint's training jets.
 """
@@ -20,6 +20,11 @@ from jetzoo.datamodules.leakage import overlap_message
 from jetzoo.datamodules.streaming import STREAM_CHUNK_JETS, StreamIndex, StreamingJets, StreamingLoader
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
+
+
+# peak memory of an in-memory fit / bytes of its files on disk, as measured (benchmarks/streaming_memory.md:
+# 1.6M jets, a 2.7 GB uncompressed file, peaked at 13.6 GB in memory for ParticleNet-lite)
+IN_MEMORY_EXPANSION = 5.0
 
 
 def bytes_on_disk(path) -> int:
@@ -67,7 +72,8 @@ class StreamingMixin:
             if self.streaming in (True, "true") and reader is None:
                 raise JetDataError(f"{type(self).__name__}: this source cannot stream; use --data.streaming false")
             if self.streaming == "auto":
-                self._streaming = reader is not None and bytes_on_disk(reader[1]) > self.memory_budget * 1e9
+                estimate = IN_MEMORY_EXPANSION * bytes_on_disk(reader[1]) if reader is not None else 0
+                self._streaming = estimate > self.memory_budget * 1e9
             else:
                 self._streaming = self.streaming in (True, "true")
             if self._streaming and (self.balance_classes or self.max_jets is not None):
