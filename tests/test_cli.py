@@ -4,6 +4,7 @@ W&B offline logging, config printing, the catalog tables and one-line errors."""
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 
@@ -69,6 +70,39 @@ def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file):
     for key in ("test/acc", "test/auc", "test/rej50_top_vs_bkg", "test/rej30_top_vs_bkg", "test/loss", "test/auc_lo", "test/rej50_top_vs_bkg_hi"):
         for run in ("ddp", "ddp-stream"):
             assert metrics[run][key] == pytest.approx(metrics["single"][key], rel=1e-6), (run, key)
+
+
+def test_two_nodes_stream_and_match_one_process(ddp_fit, top_jets_file):
+    """Multi-node as a cluster launcher runs it: one `jetzoo test` per node (--trainer.num_nodes 2,
+    1 process each) with MASTER_ADDR, MASTER_PORT and NODE_RANK set, streaming the file."""
+    import socket
+    import subprocess
+    import sys
+
+    out, _ = ddp_fit
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    jetzoo = str(Path(sys.executable).with_name("jetzoo"))
+    args = ["test", *data_args(top_jets_file), *QUIET, "--ckpt_path", out / "ckpt" / "last.ckpt",
+            "--trainer.accelerator", "cpu", "--trainer.strategy", "ddp", "--trainer.num_nodes", "2",
+            "--trainer.devices", "1", "--data.streaming", "true",
+            "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", out / "nodes"]
+    nodes = [
+        subprocess.Popen([jetzoo, *map(str, args)], cwd=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+                              "NODE_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
+        for rank in range(2)
+    ]
+    results = [(node.wait(timeout=600), node.stderr.read()) for node in nodes]
+    assert all(code == 0 for code, _ in results), [err[-2000:] for _, err in results]
+    if not (out / "single").exists():  # written by test_two_process_test_metrics_equal_single_process
+        run_jetzoo("test", *data_args(top_jets_file), *QUIET, "--ckpt_path", out / "ckpt" / "last.ckpt",
+                   "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", out / "single", cwd=out)
+    single = csv_metrics(out / "single")
+    nodes_metrics = csv_metrics(out / "nodes")
+    for key in ("test/acc", "test/auc", "test/rej50_top_vs_bkg", "test/loss"):
+        assert nodes_metrics[key] == pytest.approx(single[key], rel=1e-6), key
 
 
 def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_file, tmp_path):

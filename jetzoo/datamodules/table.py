@@ -115,5 +115,11 @@ class JetTable:
 def sort_by_pt(p4: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order constituents by pT descending (padding last); readers call this when a format is unsorted."""
     pt2 = np.where(mask, p4[..., 0] ** 2 + p4[..., 1] ** 2, -1.0)
-    order = np.argsort(-pt2, axis=1, kind="stable")
-    return np.take_along_axis(p4, order[..., None], axis=1), np.take_along_axis(mask, order, axis=1)
+    unsorted = np.flatnonzero((pt2[:, 1:] > pt2[:, :-1]).any(axis=1))  # most files are sorted already
+    if len(unsorted) == 0:
+        return p4, mask
+    order = np.argsort(-pt2[unsorted], axis=1, kind="stable")
+    p4, mask = p4.copy(), mask.copy()
+    p4[unsorted] = np.take_along_axis(p4[unsorted], order[..., None], axis=1)
+    mask[unsorted] = np.take_along_axis(mask[unsorted], order, axis=1)
+    return p4, mask
