@@ -101,6 +101,9 @@ def generate(
     announce: bool = True,
     reuse_cache: bool = True,
     detector: str = "none",
+    chunk_jets: int | None = None,
+    shard_jets: int | None = None,
+    scheduler: str | None = None,
 ) -> Path:
     """Generate `n` jets (n / K per class) of `recipe` with Pythia 8 + FastJet and write them to `out`.
 
@@ -111,6 +114,11 @@ def generate(
     `tau_axes` (None: the recipe's) picks the N-subjettiness axes; `announce` prints one line on stderr
     saying what is generated, where, and the expected time. `detector` ("none", "atlas-like", "cms-like")
     clusters Delphes-like energy-flow objects instead of the generator-level particles (detector.py).
+
+    An `out` ending in "/" or naming an existing directory gets shards of `shard_jets` jets and a
+    manifest.json (shards.py), generated on the Dask `scheduler` ("tcp://HOST:PORT") or a local Dask
+    cluster of `workers` processes; run again, it generates only the shards missing or failing their
+    checksum. `chunk_jets` (None: the recipe's) changes the jets made, and is recorded in the files.
     """
     from jetzoo.generate.runner import default_workers, plan_chunks, run_chunks, shuffle_permutation
     from jetzoo.generate.writer import copy_atomically, refuse_existing, remove_stale_temp_files, unreadable_reason
@@ -125,6 +133,19 @@ def generate(
         raise ValueError(f"max_particles must be >= 1, got {max_particles}")
     axes = _tau_axes(recipe, tau_axes)
     detector = _detector(detector)
+    if chunk_jets is not None and chunk_jets < 1:
+        raise ValueError(f"chunk_jets must be >= 1, got {chunk_jets}")
+    from jetzoo.generate.shards import generate_shards, is_directory_output
+
+    if is_directory_output(out) or scheduler is not None or shard_jets is not None:
+        if not is_directory_output(out):
+            raise ValueError("--scheduler and --shard-jets need a directory output: --out DIR/")
+        return generate_shards(
+            r, n, seed, out, workers or default_workers(), max_particles, overwrite, progress, axes, detector,
+            chunk_jets, shard_jets, scheduler, announce,
+        )
+    if chunk_jets not in (None, r.chunk_jets):
+        reuse_cache = False  # the cache holds files of the recipe's chunk size only
     cached = default_dataset_path(recipe, n, seed, max_particles, axes, detector)
     path = Path(out) if out is not None else cached
     refuse_existing(path, overwrite)  # fail before spending time on generation
@@ -137,12 +158,12 @@ def generate(
         return copy_atomically(cached, path, overwrite)
     if path.parent.is_dir():
         remove_stale_temp_files(path)
-    tasks = plan_chunks(r, n, seed, max_particles, axes, detector)
+    tasks = plan_chunks(r, n, seed, max_particles, axes, detector, chunk_jets)
     n_workers = workers or default_workers()
     if announce:
         say(announcement(recipe, n, seed, path, n_workers, len(tasks), axes, detector))
     chunks = run_chunks(tasks, n_workers, progress, total=n)
-    return write_jets(path, chunks, shuffle_permutation(n, seed), r, seed, n, overwrite, axes, detector)
+    return write_jets(path, chunks, shuffle_permutation(n, seed), r, seed, n, overwrite, axes, detector, chunk_jets)
 
 
 def ensure_generated(

@@ -45,7 +45,8 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=None,
-        help="output .h5 file (default: the cache file <cache>/<recipe>-v<version>-seed<seed>-n<n>[...].h5, "
+        help="output .h5 file, or a directory (a path ending in / or an existing directory) of shards "
+        "part-00000.h5, ... and manifest.json, generated on Dask (default: the cache file <cache>/<recipe>-v<version>-seed<seed>-n<n>[...].h5, "
         "reused if present)",
     )
     parser.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
@@ -70,6 +71,21 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         "cms-like follow Delphes' ATLAS and CMS cards (tracking efficiency and resolution, ECAL/HCAL towers, "
         "energy flow); the cache file name gets -det-<detector>",
     )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a running Dask scheduler (tcp://HOST:PORT) to generate the shards on; default: a local "
+        "Dask cluster of --workers processes (needs --out DIR/)",
+    )
+    parser.add_argument(
+        "--shard-jets", type=_positive_int, default=None,
+        help="jets per shard with --out DIR/ (a multiple of the chunk size; default 10000)",
+    )
+    parser.add_argument(
+        "--chunk-jets", type=_positive_int, default=None,
+        help="jets per independently seeded Pythia run (default: the recipe's, 1000); another value makes other "
+        "jets and is recorded in the files",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
@@ -77,7 +93,8 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
 def run_generate_command(args: argparse.Namespace) -> int:
     tau_axes = getattr(args, "tau_axes", None)
     detector = getattr(args, "detector", None) or "none"
-    if args.out is None and not args.overwrite:  # the cache file: reused when it reads, else (re)generated
+    extra = {k: getattr(args, k, None) for k in ("chunk_jets", "shard_jets", "scheduler")}
+    if args.out is None and not args.overwrite and not any(v is not None for v in extra.values()):  # the cache file: reused when it reads, else (re)generated
         path = ensure_generated(
             args.recipe, args.n, args.seed, args.max_particles, args.workers, not args.no_progress, tau_axes,
             detector,
@@ -95,6 +112,7 @@ def run_generate_command(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         tau_axes=tau_axes,
         detector=detector,
+        **extra,
     )
     print(path)
     return 0

@@ -50,20 +50,28 @@ class ChunkTask:
 
 
 def plan_chunks(
-    recipe: Recipe, n: int, seed: int, max_particles: int, tau_axes: str | None = None, detector: str = "none"
+    recipe: Recipe,
+    n: int,
+    seed: int,
+    max_particles: int,
+    tau_axes: str | None = None,
+    detector: str = "none",
+    chunk_jets: int | None = None,
 ) -> list[ChunkTask]:
+    """`chunk_jets` (None: the recipe's) changes which jets are made; files record it when not the recipe's."""
     k = len(recipe.sources)
+    size = chunk_jets or recipe.chunk_jets
     tasks = []
     for c in range(k):
         n_class = n // k + (1 if c < n % k else 0)
-        for i, start in enumerate(range(0, n_class, recipe.chunk_jets)):
+        for i, start in enumerate(range(0, n_class, size)):
             state = np.random.SeedSequence(seed, spawn_key=(c, i)).generate_state(1)[0]
             tasks.append(
                 ChunkTask(
                     recipe_name=recipe.name,
                     class_index=c,
                     chunk_index=i,
-                    n_jets=min(recipe.chunk_jets, n_class - start),
+                    n_jets=min(size, n_class - start),
                     pythia_seed=int(state) % PYTHIA_MAX_SEED + 1,
                     max_particles=max_particles,
                     tau_axes=tau_axes,

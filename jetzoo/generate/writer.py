@@ -120,6 +120,7 @@ def write_jets(
     overwrite: bool,
     tau_axes: str | None = None,
     detector: str = "none",
+    chunk_jets: int | None = None,
 ) -> Path:
     """Concatenate `chunks`, reorder rows by `order`, and write them atomically to `out`.
 
@@ -130,7 +131,7 @@ def write_jets(
     remove_stale_temp_files(out)
     tmp = temp_path(out)
     try:
-        _write(tmp, chunks, order, recipe, seed, n, tau_axes or recipe.tau_axes, detector)
+        _write(tmp, chunks, order, recipe, seed, n, tau_axes or recipe.tau_axes, detector, chunk_jets)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -138,8 +139,11 @@ def write_jets(
     return out
 
 
-def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], **attrs) -> None:
-    """One file in the hls4ml-superset layout of docs/DESIGN.md §3 (callers rename it into place)."""
+def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], datasets=None, **attrs) -> None:
+    """One file in the hls4ml-superset layout of docs/DESIGN.md §3 (callers rename it into place).
+
+    `datasets`: further datasets by name (a shard's `jetIdentity`), written uncompressed.
+    """
     onehot = np.eye(len(class_names), dtype=np.float32)[labels]
     undef, index = np.zeros((len(labels), 1)), np.arange(len(labels))[:, None]
     jets = np.concatenate([hl, undef, onehot, index], axis=1).astype(np.float32)  # order of jet_column_names
@@ -149,6 +153,8 @@ def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], **at
         f.create_dataset("jetConstituentList", data=particles, chunks=True, **COMPRESSION)
         f.create_dataset("particleFeatureNames", data=np.array([s.encode() for s in HLS4ML_PARTICLE_FEATURE_NAMES]))
         f.create_dataset("jetConstituentP4", data=p4, chunks=True, **COMPRESSION)
+        for name, values in (datasets or {}).items():
+            f.create_dataset(name, data=values)
         f.attrs.update(jetzoo_version=jetzoo.__version__, class_names=list(class_names), n=len(labels), **attrs)
 
 
@@ -161,6 +167,7 @@ def _write(
     n: int,
     tau_axes: str,
     detector: str = "none",
+    chunk_jets: int | None = None,
 ) -> None:
     join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
     write_jet_file(
@@ -171,4 +178,10 @@ def _write(
         generator=generator_description(),
         max_particles=chunks[0].p4.shape[1] if chunks else 0,
         recipe_json=json.dumps(asdict(recipe)),
+        **chunk_attrs(recipe, chunk_jets),
     )
+
+
+def chunk_attrs(recipe: Recipe, chunk_jets: int | None) -> dict:
+    """`chunk_jets` as a file attribute, only when it is not the recipe's (files of the default stay as they were)."""
+    return {} if chunk_jets in (None, recipe.chunk_jets) else {"chunk_jets": int(chunk_jets)}

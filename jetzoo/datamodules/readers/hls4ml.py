@@ -1,12 +1,13 @@
 """Reader for the hls4ml LHC jet dataset HDF5 files, and for the superset `jetzoo generate` writes.
 
-Layout (docs/DESIGN.md section 3; Duarte et al. arXiv:1804.06913, Zenodo 3602260 (100 particles),
-3601436 (150 particles)):
-  jets (N, F) + jetFeatureNames (F,): high-level features, one-hot label columns, j_undef, j_index;
+Layout (docs/DESIGN.md section 3; Duarte et al. arXiv:1804.06913, Zenodo 3601436 (30 particles),
+3601443 (50), 3602254 (100), 3602260 (150)):
+  jets (N, F) + jetFeatureNames (F,): high-level features, one-hot label columns, j_undef (the public
+  files: 53 features then j_g j_q j_w j_z j_t j_undef, F = 59), j_index (older/other files);
   jetConstituentList (N, P, 16) + particleFeatureNames: per-particle features incl. j1_px..j1_e;
   jetConstituentP4 (N, P, 4) (generated files only): raw (px, py, pz, E), preferred when present.
 Published quirks: particleFeatureNames lists 17 names (the 16 columns plus a trailing `j1_pdgid`
-that has no column); arrays may be float64; P is 30, 100 or 150; the image datasets jetImage,
+that has no column); arrays may be float64; P is 30, 50, 100 or 150; the image datasets jetImage,
 jetImageECAL, jetImageHCAL are present and never read.
 Label columns: `j_<class>` for each class in the file attribute `class_names` when present,
 otherwise those of the public files' j_g, j_q, j_w, j_z, j_t that exist (classes g, q, W, Z, t).
@@ -16,6 +17,7 @@ A padded particle is an all-zero (px, py, pz, E) row; denormals count as zero (v
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +25,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from jetzoo.datamodules.jet_identity import Source, generated_class_and_index, generated_ids, generated_key
+from jetzoo.datamodules.jet_identity import (
+    Source,
+    generated_class_and_index,
+    generated_ids,
+    generated_key,
+    merge_sources,
+)
 from jetzoo.datamodules.readers.failures import (
     labels_from_one_hot,
     reading,
@@ -92,11 +100,23 @@ def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=No
 def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable | None:
     """For a file `jetzoo generate` wrote: a function giving each chunk its generated-jet ids
     (recipe, version, seed, class, index within class; jet_identity.py). None for other files, whose
-    jets are identified by (sha256, row)."""
+    jets are identified by (sha256, row).
+
+    A shard of `jetzoo generate --out DIR/` stores each jet's (class, index within class) in `jetIdentity`;
+    it is checked against the directory's manifest.json first (listed, sha256, no shard missing, no chunk
+    held twice), and its Source names the rows those jets have in the single file of the same recipe, seed
+    and n (`dataset_n`), so a checkpoint's manifest re-derives the same ids.
+    """
     if not {"recipe", "seed", "n"} <= set(attrs) or text(attrs["recipe"]) not in RECIPES or int(attrs["n"]) != n:
         return None  # not `jetzoo generate`'s (a GAN's jets, say, carry recipe "generated")
-    key = generated_key(text(attrs["recipe"]), int(attrs.get("recipe_version", 1)), int(attrs["seed"]))
-    cls, index = generated_class_and_index(n, int(attrs["seed"]), len(class_names))
+    recipe, seed = RECIPES[text(attrs["recipe"])], int(attrs["seed"])
+    version = int(attrs.get("recipe_version", 1))
+    key = generated_key(recipe.name, version, seed)
+    if "chunk_jets" in attrs and int(attrs["chunk_jets"]) != recipe.chunk_jets:  # other chunks, other jets
+        key = f"{recipe.name}:v{version}:chunk{int(attrs['chunk_jets'])}:seed{seed}"
+    if "dataset_n" in attrs:
+        return _shard_identity(attrs, n, class_names, Path(path), key, seed)
+    cls, index = generated_class_and_index(n, seed, len(class_names))
     source = Source("generated", key, Path(path).name, (), n, len(class_names))
 
     def identify(chunk: JetTable, start: int, stop: int) -> JetTable:
@@ -110,6 +130,71 @@ def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable 
         return chunk
 
     return identify
+
+
+def _shard_identity(attrs, n: int, class_names: list[str], path: Path, key: str, seed: int) -> Callable:
+    import json
+
+    from jetzoo.datamodules.jet_identity import file_sha256
+
+    k = len(class_names)
+    manifest_path = path.parent / "manifest.json"
+    if manifest_path.exists():
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            entries = {e["name"]: e for e in manifest["shards"]}
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise JetDataError(f"{manifest_path}: unreadable shard manifest ({err})") from err
+        if path.name not in entries:
+            raise JetDataError(f"{path}: a shard not listed in {manifest_path}")
+        chunk_ids = [tuple(c) for e in entries.values() for c in e["chunks"]]
+        if len(chunk_ids) != len(set(chunk_ids)):
+            raise JetDataError(f"{manifest_path}: two shards hold the same chunk ids")
+        missing = [name for name in entries if not (path.parent / name).exists()]
+        if missing:
+            raise JetDataError(f"{path.parent / missing[0]}: shard missing ({len(missing)} of {len(entries)} listed "
+                               f"in {manifest_path.name} are absent)")
+        entry = entries[path.name]
+        if int(entry["n"]) != n or int(manifest["n"]) != int(attrs["dataset_n"]):
+            raise JetDataError(f"{path}: holds {n} jets of a dataset of {int(attrs['dataset_n'])}; {manifest_path.name} "
+                               f"says {entry['n']} of {manifest['n']}")
+        if not entry.get("sha256"):
+            raise JetDataError(f"{path}: shard incomplete (no checksum in {manifest_path.name}); run the same "
+                               "`jetzoo generate` again to finish it")
+        if file_sha256(path) != entry["sha256"]:
+            raise JetDataError(f"{path}: shard fails its sha256 checksum in {manifest_path.name}; run the same "
+                               "`jetzoo generate` again to repair it")
+    with h5py.File(path, "r") as f:
+        identity = np.asarray(f["jetIdentity"][:], dtype=np.int64) if "jetIdentity" in f else None
+    if identity is None or identity.shape != (n, 2):
+        raise JetDataError(f"{path}: a shard without a jetIdentity dataset of shape ({n}, 2)")
+    dataset_n = int(attrs["dataset_n"])
+    cls, index = identity[:, 0], identity[:, 1]
+    sizes = np.array([dataset_n // k + (1 if c < dataset_n % k else 0) for c in range(k)])
+    if (cls < 0).any() or (cls >= k).any() or (index < 0).any() or (index >= sizes[np.clip(cls, 0, k - 1)]).any():
+        raise JetDataError(f"{path}: jetIdentity outside the plan of {dataset_n} jets of {k} classes")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rows = _inverse_shuffle(dataset_n, seed)[starts[cls] + index]  # where each jet sits in the single file
+    source = Source("generated", key, path.parent.name + "/", (), dataset_n, k)
+
+    def identify(chunk: JetTable, start: int, stop: int) -> JetTable:
+        if not np.array_equal(cls[start:stop], chunk.labels):
+            raise JetDataError(f"{path}: rows {start}-{stop}: labels disagree with jetIdentity")
+        chunk.jet_ids = generated_ids(key, cls[start:stop], index[start:stop])
+        chunk.sources = merge_sources([dataclasses.replace(source, rows=tuple((int(r), int(r) + 1) for r in rows[start:stop]))])
+        return chunk
+
+    return identify
+
+
+@functools.lru_cache(maxsize=4)
+def _inverse_shuffle(n: int, seed: int) -> np.ndarray:
+    from jetzoo.generate.runner import shuffle_permutation
+
+    position = shuffle_permutation(n, seed)  # row j of the single file holds the plan's jet position[j]
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[position] = np.arange(n)
+    return inverse
 
 
 def hls4ml_table(path, start, jets, p4, class_names, label_columns, feature_columns, hl_names, jet_radius):

@@ -3,8 +3,9 @@
 TTree `tree`, one entry per jet: jagged part_px, part_py, part_pz, part_energy (plus part_deta,
 part_dphi, part_d0val, part_charge, part_is*, ... not needed here), jet-level jet_pt, jet_eta,
 jet_phi, jet_energy, jet_nparticles, jet_sdmass, jet_tau1..4 (kept as `hl`), one-hot label_QCD,
-label_Hbb, ..., label_Tbl (booleans), and jagged aux_genpart_* / flat aux_truth_match (not read),
-as weaver-core's JetClass data configs read them. Classes are the label_ branches present, in file
+label_Hbb, ..., label_Tbl of mixed types (float label_QCD, bool label_Hbb..Hqql, int32 label_Zqq..Tbl,
+as tree.show() prints them in particle_transformer's notebooks/JetClass101.ipynb), and aux_genpart_* /
+aux_truth_match (not read), as weaver-core's JetClass data configs read them. Classes are the label_ branches present, in file
 order. The published files hold one class each (e.g. HToBB_000.root) with all ten label branches.
 Every listed particle is real: a zero or negative energy is an error, not padding.
 """

@@ -1,7 +1,7 @@
 """Reader for the energyflow quark-gluon jet samples (Komiske, Metodiev, Thaler, arXiv:1810.05165; Zenodo 3164691).
 
 `.npz` archives (QG_jets*.npz, QG_jets_withbc*.npz, as `energyflow.qg_jets` downloads them) holding
-  X (N, M, 4) float64 = pt, rapidity y, phi in [0, 2pi), pid per particle, zero padded (not pT-sorted);
+  X (N, M, 4) float64 = pt, rapidity y, phi (within pi of the jet's), pid per particle, zero padded (not pT-sorted);
   y (N,)       float64 = 1 for quark, 0 for gluon jets.
 M differs from file to file (each is padded to its own largest multiplicity). A padded particle has
 pT = 0 (denormal pT counts as 0); a negative pT is an error. Particles are treated as massless
