@@ -52,9 +52,10 @@ def test_shards_and_manifest_read_back_as_the_single_file(shards, tmp_path):
     np.testing.assert_array_equal(np.sort(np.concatenate([source_ids(s) for s in tables[0].sources])), np.sort(a[0]))
 
 
-# Known bug, not understood yet: in about 1 pytest run of 5 the module's first shard generation writes a
-# part-00001.h5 whose bytes differ from every later generation of the same shard (reproduced only under
-# pytest, never in a plain script), so these byte-identity checks fail then. Left visible, not hidden.
+# Known bug, not understood yet: under pytest (often in a fresh clone, about 1 run in 5 after that) the
+# module's first shard generation writes a part-00001.h5 whose bytes differ from every later generation
+# of the same shard (never reproduced in a plain script), so these byte-identity checks fail then.
+# Left visible (xfail, not strict), not hidden: see the issue-8 note.
 SHARD_BYTES_FLAKY = pytest.mark.xfail(reason="shard bytes occasionally differ between generations (under investigation)",
                                       strict=False)
 
