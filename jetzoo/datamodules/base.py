@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from jetzoo.datamodules import views
 from jetzoo.datamodules.jet_identity import SPLIT_NAMES, SplitRule, manifest_hash, manifest_json
 from jetzoo.datamodules.leakage import identified, refuse_overlap
-from jetzoo.datamodules.streaming_datamodule import StreamingMixin
+from jetzoo.datamodules.streaming_datamodule import StreamingMixin, relabel
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 
@@ -87,12 +87,7 @@ def select_classes(table: JetTable, classes: list[str] | None) -> JetTable:
     unknown = [c for c in classes if c not in table.class_names]
     if unknown:
         raise JetDataError(f"{table.source}: no class {', '.join(map(repr, unknown))} in the data (classes: {', '.join(table.class_names)})")
-    new_index = np.full(len(table.class_names), -1, dtype=np.int64)
-    for i, name in enumerate(classes):
-        new_index[table.class_names.index(name)] = i
-    keep = np.flatnonzero(new_index[table.labels] >= 0)
-    selected = table.subset(keep)
-    return dataclasses.replace(selected, labels=new_index[selected.labels], class_names=list(classes))
+    return relabel(table, list(classes))
 
 
 class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
@@ -269,6 +264,14 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         `test`/`predict` from that checkpoint reuse it instead of fitting their own data's."""
         return {k: [m.tolist(), sd.tolist()] for k, (m, sd) in self.standardisation.items()}
 
+    def _use_recorded_standardisation(self) -> bool:
+        """Take the constants the model was trained with (`standardisation_record`, from the checkpoint
+        being evaluated) instead of this data's own; False when the checkpoint has none."""
+        recorded = (self.checkpoint_record or {}).get("standardisation")
+        if recorded:
+            self.standardisation = {k: (np.asarray(m, np.float32), np.asarray(sd, np.float32)) for k, (m, sd) in recorded.items()}
+        return bool(recorded)
+
     def _standardise(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = dict(arrays)
         if "hl" in out:
@@ -306,11 +309,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
             splits["train"] = self._balance(splits["train"])
         self.split_sizes = {k: len(v) for k, v in splits.items()}
         arrays = {k: self._view_arrays(self.table.subset(v), view) for k, v in splits.items()}
-        if evaluating and self.checkpoint_record.get("standardisation"):
-            # the constants the model was trained with (`standardisation_record`), not this data's own
-            recorded = self.checkpoint_record["standardisation"].items()
-            self.standardisation = {k: (np.asarray(m, np.float32), np.asarray(sd, np.float32)) for k, (m, sd) in recorded}
-        else:
+        if not (evaluating and self._use_recorded_standardisation()):
             self._fit_standardisation(arrays["train"])
         for name, idx in splits.items():
             data = self._standardise(arrays[name])

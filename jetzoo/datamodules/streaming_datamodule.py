@@ -113,10 +113,7 @@ class StreamingMixin:
         self.split_sizes = index.split_sizes(counted["test"]) | {
             name: index.split_sizes(counted[name])[name] for name in ("train", "val")
         }
-        if evaluating and self.checkpoint_record.get("standardisation"):
-            recorded = self.checkpoint_record["standardisation"].items()
-            self.standardisation = {k: (np.asarray(m, np.float32), np.asarray(sd, np.float32)) for k, (m, sd) in recorded}
-        else:
+        if not (evaluating and self._use_recorded_standardisation()):
             sample = None if index.sample is None else task_chunk(index.sample, classes, split_classes["train"])
             if sample is None or not len(sample):
                 raise JetDataError(f"{index.source}: no training jets to fit the standardisation on")
