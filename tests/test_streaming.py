@@ -45,6 +45,9 @@ def test_streaming_serves_the_in_memory_arrays(top_jets_file, view):
         assert a.keys() == b.keys()
         for key in a:
             torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)  # standardised from a sample: float noise
+    if view == "hl":  # the stored features are read alone, the constituents never
+        read, path = stream.chunk_reader(hl_only=True)
+        assert {next(read(path, None)).p4.shape[1:]} == {(0, 4)}
 
 
 def rows(batches, key):

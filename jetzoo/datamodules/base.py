@@ -236,12 +236,12 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         return np.sort(np.concatenate(kept))
 
     def _view_arrays(self, table: JetTable, view: str) -> dict[str, np.ndarray]:
+        if view == "hl":
+            return {"hl": self._hl_array(table).astype(np.float32)}
         p4, mask = table.p4[:, : self.num_particles], table.mask[:, : self.num_particles]
         if p4.shape[1] < self.num_particles:
             pad = self.num_particles - p4.shape[1]
             p4, mask = np.pad(p4, ((0, 0), (0, pad), (0, 0))), np.pad(mask, ((0, 0), (0, pad)))
-        if view == "hl":
-            return {"hl": self._hl_array(table).astype(np.float32)}
         if view == "particles":
             return views.particle_arrays(p4, mask, self.particle_features)
         if view == "cloud":

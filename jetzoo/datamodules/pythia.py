@@ -68,9 +68,9 @@ class PythiaJetDataModule(JetDataModule):
     def prepare_data(self) -> None:
         self.dataset_path()
 
-    def chunk_reader(self):
-        """Streams: the generated file's chunks (see StreamingMixin)."""
-        return (lambda path, select: iter_hls4ml(path, STREAM_CHUNK_JETS, select)), self.dataset_path()
+    def chunk_reader(self, hl_only: bool = False):
+        """Streams: the generated file's chunks (see StreamingMixin); `hl_only`: without constituents."""
+        return (lambda path, select: iter_hls4ml(path, STREAM_CHUNK_JETS, select, hl_only)), self.dataset_path()
 
     def read_table(self) -> JetTable:
         return read_hls4ml(self.dataset_path())

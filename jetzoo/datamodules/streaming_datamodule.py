@@ -60,9 +60,12 @@ def task_chunk(chunk: JetTable, classes: list[str], kept: list[str]) -> JetTable
 class StreamingMixin:
     """The streaming half of JetDataModule; the attributes it uses are set in JetDataModule.__init__."""
 
-    def chunk_reader(self):
+    def chunk_reader(self, hl_only: bool = False):
         """(read(path, select) -> validated chunks with ids, path) for a source that can stream, else
-        None (a table built in memory by `read_table`, such as a plugin's, cannot stream)."""
+        None (a table built in memory by `read_table`, such as a plugin's, cannot stream).
+
+        `hl_only`: the hl view is read; a format that stores high-level features may then leave the
+        constituents unread (chunks with p4 of shape (n, 0, 4)). Sources may ignore it."""
         return None
 
     @property
@@ -101,7 +104,7 @@ class StreamingMixin:
 
     def _setup_streaming(self, view: str, train_classes, stage) -> None:
         index, classes = self.stream_index, self.stream_classes()
-        read, _ = self.chunk_reader()
+        read, _ = self.chunk_reader(hl_only=view == "hl")
         evaluating = stage in ("test", "predict", "validate") and self.checkpoint_record
         if evaluating and self.checkpoint_record.get("data"):
             self._refuse_stream_overlap("val" if stage == "validate" else "test", classes)

@@ -9,6 +9,7 @@ their files are left alone).
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -148,14 +149,26 @@ def write_jet_file(path, hl, labels, particles, p4, class_names: list[str], data
     undef, index = np.zeros((len(labels), 1)), np.arange(len(labels))[:, None]
     jets = np.concatenate([hl, undef, onehot, index], axis=1).astype(np.float32)  # order of jet_column_names
     with h5py.File(path, "w") as f:
-        f.create_dataset("jets", data=jets)
-        f.create_dataset("jetFeatureNames", data=np.array([s.encode() for s in jet_column_names(class_names)]))
-        f.create_dataset("jetConstituentList", data=particles, chunks=True, **COMPRESSION)
-        f.create_dataset("particleFeatureNames", data=np.array([s.encode() for s in HLS4ML_PARTICLE_FEATURE_NAMES]))
-        f.create_dataset("jetConstituentP4", data=p4, chunks=True, **COMPRESSION)
+        put = functools.partial(write_dataset, f)
+        put("jets", jets)
+        put("jetFeatureNames", np.array([s.encode() for s in jet_column_names(class_names)]))
+        put("jetConstituentList", particles, chunks=True, **COMPRESSION)
+        put("particleFeatureNames", np.array([s.encode() for s in HLS4ML_PARTICLE_FEATURE_NAMES]))
+        put("jetConstituentP4", p4, chunks=True, **COMPRESSION)
         for name, values in (datasets or {}).items():
-            f.create_dataset(name, data=values)
+            put(name, values)
         f.attrs.update(jetzoo_version=jetzoo.__version__, class_names=list(class_names), n=len(labels), **attrs)
+
+
+def write_dataset(f: h5py.File, name: str, data: np.ndarray, **options) -> None:
+    """Create and write one dataset, its chunks flushed to the file at once.
+
+    Reproducible bytes: HDF5 places a chunked dataset's data when its chunk cache is flushed, which
+    is when the last reference to the dataset goes, unless it is flushed explicitly. In a Dask
+    worker that moment varied (a reference lived on until the file closed), and the same jets came
+    out in a different layout (same data, other bytes, another sha256), about one run in five.
+    """
+    f.create_dataset(name, data=data, **options).flush()
 
 
 def _write(

@@ -3,7 +3,8 @@
 Each format has `iter_<format>(path, chunk_size)`, yielding validated JetTables of at most
 `chunk_size` jets file after file, and `read_<format>(path)`, their concatenation.
 READERS maps a format name (the datamodule names of pyproject's entry points) to its reader,
-CHUNK_READERS to its chunk iterator.
+CHUNK_READERS to its chunk iterator. The formats in HL_ONLY_READERS store high-level features and
+can stream them without the constituents (`hl_only=True`, the hl view).
 """
 
 from jetzoo.datamodules.readers.hls4ml import iter_hls4ml, read_hls4ml
@@ -29,8 +30,11 @@ CHUNK_READERS = {
     "quark-gluon": iter_quark_gluon,
 }
 
+HL_ONLY_READERS = {"hls4ml"}
+
 __all__ = [
     "CHUNK_READERS",
+    "HL_ONLY_READERS",
     "DEFAULT_CHUNK_SIZE",
     "READERS",
     "expand_paths",

@@ -67,12 +67,18 @@ def read_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
     return join_chunks(iter_hls4ml(path, chunk_size))
 
 
-def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None) -> Iterator[JetTable]:
-    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files)."""
-    return iter_files(path, SUFFIXES, iter_hls4ml_file, chunk_size, select)
+def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None,
+                hl_only: bool = False) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files).
+
+    `hl_only` (the hl view, streamed): a file that stores high-level features gives chunks without
+    constituents (p4 of shape (n, 0, 4)), read from `jets` alone; a file without them is read whole.
+    """
+    return iter_files(path, SUFFIXES, functools.partial(iter_hls4ml_file, hl_only=hl_only), chunk_size, select)
 
 
-def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None) -> Iterator[JetTable]:
+def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None,
+                     hl_only: bool = False) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
         stale = stale_recipe_warning(f.attrs, source=str(path))  # a file of an older jetzoo recipe
         if stale:
@@ -90,6 +96,8 @@ def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=No
             i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
         ]
         identify = generated_identity(f.attrs, n, class_names, path)
+        if hl_only and feature_columns:
+            read_p4 = lambda start, stop: np.zeros((stop - start, 0, 4), np.float32)  # noqa: E731
         for start, stop in selected_bounds(n, chunk_size, chosen):
             table = np.asarray(jets[start:stop])
             chunk = hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
@@ -203,7 +211,8 @@ def hls4ml_table(path, start, jets, p4, class_names, label_columns, feature_colu
     mask = zero_padding_mask(p4)
     p4 = np.where(mask[..., None], p4, 0).astype(np.float32)
     p4, mask = sort_by_pt(p4, mask)
-    physical_constituents(p4, mask, str(path), start)
+    if p4.shape[1]:  # an hl_only chunk has none to check
+        physical_constituents(p4, mask, str(path), start)
     return JetTable(
         p4=np.ascontiguousarray(p4), mask=mask, labels=labels, class_names=class_names, source=str(path),
         hl=jets[:, feature_columns].astype(np.float32) if feature_columns else None, hl_names=hl_names,
