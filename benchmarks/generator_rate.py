@@ -44,6 +44,9 @@ class TimedPythia:
         clock["init"] += time.process_time() - t0
         self._clock = clock
 
+    def __getattr__(self, name: str):  # everything else (particleData, ...) is Pythia's own
+        return getattr(self._pythia, name)
+
     def nextBatch(self, n_events: int):  # noqa: N802 (Pythia's name)
         t0 = time.process_time()
         events = self._pythia.nextBatch(n_events)

@@ -30,6 +30,15 @@ import numpy as np
 
 from jetzoo.errors import JetDataError
 
+# Dask's own bookkeeping, turned down for long CPU-bound tasks (benchmarks/generation_scaling.md):
+# the workers' statistical profiler (a thread sampling every stack every 10 ms) cost +14% CPU per jet
+# against the local runner; the 20 ms event-loop tick and the 0.5 s system monitor keep an idle
+# 2-worker cluster at 9% of a core. Workers started by `dask worker` read their own config (README).
+QUIET_DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "jetzoo-shards-v1"
 SHARD_SHUFFLE_KEY = (1 << 30) + 1
@@ -252,14 +261,17 @@ def run_on_dask(specs, out_dir: Path, scheduler: str | None, workers: int, progr
     from distributed import Client, LocalCluster, as_completed
     from tqdm.auto import tqdm
 
+    import dask
+
     cluster = None
     if scheduler:
         client = Client(scheduler, timeout="30s")
     else:
-        cluster = LocalCluster(
-            n_workers=max(1, min(workers, len(specs))), threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR, memory_limit=0,
-        )
+        with dask.config.set(QUIET_DASK_CONFIG):
+            cluster = LocalCluster(
+                n_workers=max(1, min(workers, len(specs))), threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.ERROR, memory_limit=0,
+            )
         client = Client(cluster)
     run = uuid.uuid4().hex[:8]
     bar = tqdm(total=sum(t.n_jets for s in specs for t in s.tasks), unit="jet", desc="generating shards",
