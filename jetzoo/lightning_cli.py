@@ -20,6 +20,7 @@ import difflib
 import os
 import re
 import warnings
+from typing import Optional, Union
 
 import lightning as L
 from jsonargparse import ArgumentError
@@ -111,6 +112,15 @@ class JetzooCLI(LightningCLI):
             help="test/predict/validate even when the data holds jets of the checkpoint's training split "
             "(refused by default; the overlap is then printed)",
         )
+        parser.add_argument("--init_from", type=Optional[str], default=None,
+                            help="fit: start from this checkpoint's weights (weights-only; not a resume: see "
+                            "--ckpt_path); a head of another shape is reset (jetzoo/fine_tuning.py)")
+        parser.add_argument("--init_include", type=Union[str, list[str]], default=["*"],
+                            help="fit --init_from: parameter-name patterns to load (fnmatch, comma-separated or a list, e.g. 'body.*')")
+        parser.add_argument("--init_exclude", type=Union[str, list[str]], default=[],
+                            help="fit --init_from: parameter-name patterns not to load")
+        parser.add_argument("--freeze", type=Union[str, list[str]], default=[],
+                            help="fit --init_from: parameter-name patterns to keep as loaded (requires_grad false)")
         parser.add_lightning_class_args(LatestModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min", "checkpoint.save_last": True})
         parser.add_lightning_class_args(JetPredictionWriter, "prediction_writer")
@@ -176,6 +186,7 @@ class JetzooCLI(LightningCLI):
 
     def before_instantiate_classes(self):
         cfg = self._subcommand_config()
+        self._check_init_from_options(cfg)
         make_wandb_offline_without_credentials(cfg)
         if cfg.get("data") is None:
             cfg["data"] = {"class_path": DEFAULT_DATA, "init_args": {}}
@@ -221,12 +232,33 @@ class JetzooCLI(LightningCLI):
         self.datamodule = datamodule
 
     def after_instantiate_classes(self) -> None:
+        self._init_from_checkpoint()
         if self._loaded_checkpoint is not None:
             cfg = self._subcommand_config()
             check_shapes_fit(self._loaded_checkpoint, self.model, cfg.ckpt_path)
             if self.subcommand != "fit" and hasattr(self.datamodule, "evaluate_for_checkpoint"):
                 recorded = self._loaded_checkpoint.get("jetzoo", {})
                 self.datamodule.evaluate_for_checkpoint(recorded, allow_overlap=bool(cfg.get("allow_overlap")))
+
+    def _check_init_from_options(self, cfg) -> None:
+        """Before anything is built (or generated): the fine-tuning options make sense together."""
+        if not cfg.get("init_from") and _patterns(cfg.get("freeze")):
+            raise UsageError("--freeze needs --init_from CKPT: only loaded weights can be frozen")
+        if cfg.get("init_from") and self.subcommand != "fit":
+            raise UsageError(f"--init_from is for fit (fine-tuning); {self.subcommand} takes --ckpt_path")
+
+    def _init_from_checkpoint(self) -> None:
+        cfg = self._subcommand_config()
+        if not cfg.get("init_from"):
+            return
+        from jetzoo.fine_tuning import init_from_checkpoint
+
+        names = {"hl": self.datamodule._hl_names(), "features": list(self.datamodule.particle_features)} \
+            if hasattr(self.datamodule, "_hl_names") else None
+        local = local_checkpoint_path(cfg.init_from, allow_remote=cfg.get("allow_remote_checkpoint", False))
+        patterns = [_patterns(cfg.get(key)) for key in ("init_include", "init_exclude", "freeze")]
+        report = init_from_checkpoint(self.model, local, *patterns, feature_names=names)
+        print(report.summary(cfg.init_from), flush=True)
 
     def instantiate_trainer(self, **kwargs):
         trainer_cfg = dict(self._get(self.config_init, "trainer", default={}))
@@ -247,6 +279,14 @@ class JetzooCLI(LightningCLI):
             callback = self.trainer.checkpoint_callback
             ckpt = "best" if callback is not None and callback.best_model_path else None
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+
+
+def _patterns(value) -> list[str]:
+    """`--freeze 'body.*,head.0.*'` or a YAML list: the patterns as a list."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item.strip()]
 
 
 def run_lightning(argv: list[str]) -> None:

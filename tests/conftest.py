@@ -32,6 +32,15 @@ def top_jets_file() -> Path:
 
 
 @pytest.fixture(scope="session")
+def hls4ml_file(tmp_path_factory) -> Path:
+    """250 real hls4ml-5class jets (g, q, W, Z, t; 50 per class)."""
+    from jetzoo.generate import generate
+
+    out = tmp_path_factory.mktemp("generated") / "hls4ml.h5"
+    return generate("hls4ml-5class", 250, seed=0, out=out, workers=2, progress=False)
+
+
+@pytest.fixture(scope="session")
 def top_datamodules(top_jets_file):
     """One set-up datamodule per view over the top jets, shared by the registry-wide tests."""
     from jetzoo.registry import create_datamodule

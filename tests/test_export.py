@@ -74,3 +74,54 @@ def test_feature_names_come_from_the_runs_config(tmp_path):
         feature_names(ParticleFlowNetwork(num_particle_features=7), None, ckpt)
     given, source = feature_names(ParticleFlowNetwork(num_particle_features=2), None, ckpt, {"features": ["a", "b"]})
     assert given["features"] == ["a", "b"] and source == "given on the command line"
+
+
+# --- hls4ml -------------------------------------------------------------------------------------------
+# ap_fixed<16,6> keeps 10 fractional bits: each of the F inputs and weights is truncated by < 2^-10, so a
+# logit of a perceptron on F = 16 standardised features moves by at most ~ F * 2^-10 * (|w| + |x|) ~ 0.05.
+HLS4ML_LOGIT_TOLERANCE = 0.05
+
+
+def test_hls4ml_c_simulation_of_the_perceptron_agrees_with_pytorch(top_datamodules, tmp_path):
+    pytest.importorskip("hls4ml")
+    from jetzoo.export.hls4ml import csim_parity, export_hls4ml
+
+    dm = top_datamodules("hl")
+    model = registry.create_model("perceptron", num_classes=2, num_hl_features=dm.dims["num_hl_features"]).eval()
+    with torch.no_grad():
+        model.linear.weight.uniform_(-0.5, 0.5)  # trained-like weights, reproducibly
+        model.linear.bias.uniform_(-0.5, 0.5)
+    hls_model, metadata = export_hls4ml(model, tmp_path / "hls", precision="ap_fixed<16,6>")
+    assert (tmp_path / "hls" / "firmware" / "jetzoo_tagger.cpp").is_file()
+    assert json.loads((tmp_path / "hls" / "jetzoo.json").read_text())["resources"]["multiplications"] == 2 * model.hparams.num_hl_features
+    synthetic = csim_parity(model, hls_model)
+    assert synthetic["max_abs_diff"] <= HLS4ML_LOGIT_TOLERANCE and synthetic["same_class"] >= 0.98, synthetic
+    hl = next(iter(dm.val_dataloader()))["hl"]  # real standardised jets
+    with torch.no_grad():
+        expected = model({"hl": hl}).numpy()
+    got = np.asarray(hls_model.predict(np.ascontiguousarray(hl.numpy()))).reshape(expected.shape)
+    assert np.abs(got - expected).max() <= HLS4ML_LOGIT_TOLERANCE
+    # and it is not trivially close: a fixed point of 4 fractional bits is visibly off
+    coarse, _ = export_hls4ml(model, tmp_path / "coarse", precision="ap_fixed<8,4>")
+    assert csim_parity(model, coarse)["max_abs_diff"] > HLS4ML_LOGIT_TOLERANCE
+
+
+def test_cli_writes_the_hls4ml_project_of_a_real_mlp_checkpoint(mlp_run, tmp_path, capsys):
+    pytest.importorskip("hls4ml")
+    _, ckpt, _ = mlp_run
+    out = tmp_path / "mlp-hls"
+    assert main(["export", "--model", "mlp", "--ckpt_path", str(ckpt), "--format", "hls4ml", "--out", str(out),
+                 "--check", "false"]) == 0
+    assert "multiplications per jet" in capsys.readouterr().out
+    written = json.loads((out / "jetzoo.json").read_text())
+    checkpoint = torch.load(ckpt, weights_only=True)
+    assert written["class_names"] == checkpoint["hyper_parameters"]["class_names"] and written["precision"] == "ap_fixed<16,6>"
+    assert written["standardisation"]["hl"]["mean"] == checkpoint["jetzoo"]["standardisation"]["hl"][0]
+    assert (out / "firmware" / "jetzoo_tagger.cpp").is_file()
+
+
+def test_models_hls4ml_cannot_take_say_so_in_one_line():
+    from jetzoo.export.hls4ml import hls4ml_blocker
+
+    reason = hls4ml_blocker(ParticleFlowNetwork())
+    assert reason and "\n" not in reason and "ParticleFlowNetwork" in reason

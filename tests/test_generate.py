@@ -23,12 +23,6 @@ F = len(HL_FEATURE_NAMES)
 
 
 @pytest.fixture(scope="session")
-def hls4ml_file(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated") / "hls4ml.h5"
-    return generate("hls4ml-5class", N_PHYSICS, seed=0, out=out, workers=2, progress=False)
-
-
-@pytest.fixture(scope="session")
 def hls4ml(hls4ml_file):
     with h5py.File(hls4ml_file, "r") as f:
         data = {k: f[k][:] for k in f}

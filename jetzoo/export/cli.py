@@ -1,9 +1,12 @@
-"""`jetzoo export --model NAME --ckpt_path C --format onnx --out model.onnx`.
+"""`jetzoo export --model NAME --ckpt_path C --format onnx|hls4ml --out PATH`.
 
-The checkpoint is loaded weights-only (`jetzoo.checkpoints`) as the registry model NAME; the
-file written is described in `jetzoo.export.onnx`. After writing, the file is run with
-onnxruntime on synthetic inputs of two batch sizes and particle counts and compared with PyTorch
-(`--check false` skips this).
+The checkpoint is loaded weights-only (`jetzoo.checkpoints`) as the registry model NAME.
+- `--format onnx`: the file described in `jetzoo.export.onnx`. After writing, it is run with
+  onnxruntime on synthetic inputs of two batch sizes and particle counts and compared with PyTorch.
+- `--format hls4ml`: an hls4ml project in the directory `--out` (`jetzoo.export.hls4ml`), for the
+  dense taggers on high-level features; its C simulation is compiled with g++ and compared with
+  PyTorch on 1000 standardised inputs.
+`--check false` skips the comparison (and, for hls4ml, the compilation).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import torch
 
 from jetzoo.errors import UsageError
 
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "hls4ml")
 
 
 def _bool(text: str) -> bool:
@@ -30,8 +33,11 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="registry short name of the checkpoint's model")
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by `jetzoo fit`")
     parser.add_argument("--format", default="onnx", choices=FORMATS)
-    parser.add_argument("--out", required=True, help="file to write; its metadata goes to OUT.json as well")
+    parser.add_argument("--out", required=True, help="onnx: file to write, its metadata to OUT.json as well; "
+                        "hls4ml: the project directory (metadata in OUT/jetzoo.json)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    parser.add_argument("--precision", default="ap_fixed<16,6>", help="hls4ml: fixed-point type (default ap_fixed<16,6>)")
+    parser.add_argument("--reuse_factor", type=int, default=1, help="hls4ml: multiplications per multiplier (default 1)")
     parser.add_argument("--feature_names", default=None,
                         help="comma-separated input feature names, when the checkpoint does not record them")
     parser.add_argument("--check", type=_bool, default=True, help="compare onnxruntime with PyTorch (default true)")
@@ -60,13 +66,16 @@ def run_export_command(args: argparse.Namespace) -> int:
     from jetzoo.export.wrapper import export_blocker
     from jetzoo.registry import load_checkpoint
 
-    try:
-        import onnx  # noqa: F401
-    except ImportError as err:
-        raise UsageError("--format onnx needs the onnx package: pip install 'jetzoo[export]'") from err
+    if args.format == "onnx":
+        try:
+            import onnx  # noqa: F401
+        except ImportError as err:
+            raise UsageError("--format onnx needs the onnx package: pip install 'jetzoo[export]'") from err
     local = local_checkpoint_path(args.ckpt_path, args.allow_remote_checkpoint)
     checkpoint = load_checkpoint_file(local)
     model = load_checkpoint(args.model, str(local)).eval()
+    if args.format == "hls4ml":
+        return run_hls4ml_export(args, model, checkpoint, local)
     reason = export_blocker(model)
     if reason:
         raise UsageError(f"model '{args.model}' cannot be exported to {args.format}: {reason}")
@@ -91,4 +100,24 @@ def run_export_command(args: argparse.Namespace) -> int:
             return 0
         print(f"jetzoo export: onnxruntime vs PyTorch, 2 batch sizes and particle counts: max |diff| "
               f"{parity(model, args.out):.2e}")
+    return 0
+
+
+def run_hls4ml_export(args: argparse.Namespace, model, checkpoint: dict, local) -> int:
+    from jetzoo.export.hls4ml import csim_parity, export_hls4ml
+
+    try:
+        hls_model, metadata = export_hls4ml(model, args.out, checkpoint=checkpoint, ckpt_path=local,
+                                            precision=args.precision, reuse_factor=args.reuse_factor,
+                                            compile_csim=args.check)
+    except ValueError as err:
+        raise UsageError(f"model '{args.model}' cannot be exported to hls4ml: {err}") from err
+    resources = metadata["resources"]
+    print(f"jetzoo export: wrote the hls4ml project {args.out}/ ({metadata['hls4ml_backend']} backend, "
+          f"{args.precision}) and {args.out}/jetzoo.json; {resources['multiplications']} multiplications per jet "
+          f"on {resources['multipliers']} multipliers (reuse factor {resources['reuse_factor']})")
+    if args.check:
+        check = csim_parity(model, hls_model)
+        print(f"jetzoo export: C simulation vs PyTorch on {check['n']} standardised inputs: max |logit diff| "
+              f"{check['max_abs_diff']:.2e}, same class for {100 * check['same_class']:.1f}%")
     return 0

@@ -55,3 +55,7 @@ class MLP(JetTagger):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.body(batch["hl"]))
+
+    def hls4ml_network(self) -> nn.Sequential:
+        """The network as plain layers, hl (B, F) -> logits, for `jetzoo export --format hls4ml`."""
+        return nn.Sequential(*self.body, self.head)

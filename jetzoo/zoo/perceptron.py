@@ -31,3 +31,7 @@ class Perceptron(JetTagger):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.linear(batch["hl"])
+
+    def hls4ml_network(self) -> nn.Sequential:
+        """The network as plain layers, hl (B, F) -> logits, for `jetzoo export --format hls4ml`."""
+        return nn.Sequential(self.linear)
