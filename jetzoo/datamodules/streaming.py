@@ -202,6 +202,27 @@ class StreamingJets(IterableDataset):
         return {k: torch.from_numpy(np.ascontiguousarray(v[rows])) for k, v in buffer.items()}
 
 
+def _as_numpy(batch: dict) -> dict:
+    return {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def _as_tensors(batch: dict) -> dict:
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+class _NumpyInTransit:
+    """collate_fn of a worker: the batch crosses to the main process as numpy arrays, pickled by value
+    through the worker's pipe, rather than as tensors in per-tensor shared-memory segments, whose set-up
+    (a segment and a file descriptor per tensor) limited the hl view to 0.7x the MLP's consumption
+    (benchmarks/streaming_rate.md)."""
+
+    def __init__(self, collate):
+        self.collate = collate
+
+    def __call__(self, items):
+        return _as_numpy(self.collate(items))
+
+
 class StreamingLoader(DataLoader):
     """A DataLoader over `StreamingJets` that sets the dataset's epoch before every pass, and
     resumes mid-epoch: Lightning saves its `state_dict` (epoch, batches trained on) in checkpoints
@@ -211,6 +232,8 @@ class StreamingLoader(DataLoader):
 
     def __init__(self, dataset: StreamingJets, epoch_source: Callable[[], int] | None = None,
                  progress_source: Callable[[], int] | None = None, **kwargs):
+        if kwargs.get("num_workers", 0) > 0 and kwargs.get("collate_fn") is not None:
+            kwargs["collate_fn"] = _NumpyInTransit(kwargs["collate_fn"])
         super().__init__(dataset, batch_size=None, **kwargs)
         self.epoch_source, self.progress_source = epoch_source, progress_source
         self._resume: dict | None = None
@@ -227,4 +250,6 @@ class StreamingLoader(DataLoader):
             self.dataset.epoch = int(self.epoch_source())
         resume, self._resume = self._resume, None
         self.dataset.skip = resume["batches"] if resume and resume["epoch"] == self.dataset.epoch else 0
-        return super().__iter__()
+        if self.num_workers == 0:
+            return super().__iter__()
+        return map(_as_tensors, super().__iter__())
