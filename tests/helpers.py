@@ -38,37 +38,6 @@ def run_jetzoo(*args, cwd=None, env=None, timeout=600) -> subprocess.CompletedPr
     )
 
 
-def wandb_offline_history(run_file: Path) -> dict[str, float]:
-    """The last value of each metric logged to an offline W&B run file (`run-<id>.wandb`).
-
-    wandb >= 0.19 ships no Python reader (its core is in Go): the file is a 7-byte W&B header
-    and LevelDB-log-framed records (32 KiB blocks; 7-byte chunk headers: crc, length, type),
-    each a protobuf `wandb.proto.wandb_internal_pb2.Record`.
-    """
-    import json
-    import struct
-
-    from wandb.proto import wandb_internal_pb2
-
-    data, block, pos, pending, history = Path(run_file).read_bytes(), 32768, 7, b"", {}
-    while pos + 7 <= len(data):
-        if block - pos % block < 7:  # a block's tail too short for a header is padding
-            pos += block - pos % block
-            continue
-        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
-        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
-        if kind == 0:
-            break
-        pending = chunk if kind in (1, 2) else pending + chunk
-        if kind in (1, 4):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(pending)
-            if record.WhichOneof("record_type") == "history":
-                for item in record.history.item:
-                    history[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
-    return history
-
-
 def jetzoo_in_process(capfd, monkeypatch, *args, cwd=None) -> tuple[int, str, str]:
     """`jetzoo ARGS` through the console script's entry point (`jetzoo.cli.main`) in this process.
 
