@@ -185,8 +185,8 @@ def check_model_class(checkpoint: dict, label: str, expected_class_path: str) ->
     expected_name = _registry_name(expected_class_path) or expected_class_path
     raise CheckpointError(
         f"{label}: checkpoint of model '{found_name}' ({found}), but the model asked for is "
-        f"'{expected_name}' ({expected_class_path}); use --model {found_name}, or fine-tune "
-        "across models by loading the weights explicitly"
+        f"'{expected_name}' ({expected_class_path}); use --model {found_name}, or start a fit of "
+        "another model from its weights with --init_from"
     )
 
 

@@ -25,12 +25,14 @@ LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
 def resolve_short_names(argv: list[str]) -> list[str]:
-    """`--model mlp` / `--data=pythia` -> the registered class paths; other arguments untouched.
+    """`--model mlp` / `--data=pythia` / `--model.help mlp` -> the registered class paths; other
+    arguments untouched.
 
     Loading the entry here turns a broken, clashing or wrong-type plugin into the registry's
     one-line message before the parser sees it.
     """
-    groups = {"--model": MODEL_GROUP, "--data": DATAMODULE_GROUP}
+    groups = {"--model": MODEL_GROUP, "--data": DATAMODULE_GROUP,
+              "--model.help": MODEL_GROUP, "--data.help": DATAMODULE_GROUP}  # `--model.help part-lite`
     out, i = [], 0
     while i < len(argv):
         arg = argv[i]

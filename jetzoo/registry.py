@@ -139,8 +139,24 @@ def _unknown(group: str, name: str, entries: dict[str, Entry]) -> RegistryError:
     return RegistryError(f"unknown {KIND[group]} '{name}'; known: {', '.join(entries) or 'none'}")
 
 
+# Names that were renamed: old name -> (new name, the jetzoo version that removes the old one). The old
+# name keeps working, with a warning on stderr, when no installed distribution claims it itself.
+DEPRECATED_NAMES = {MODEL_GROUP: {"transformer": ("part", "0.4")}}
+
+
+def renamed(group: str, name: str, entries: dict[str, Entry]) -> str:
+    """`name`, or its new name (with a one-line deprecation warning) when it is a deprecated one."""
+    if name in entries or name not in DEPRECATED_NAMES.get(group, {}):
+        return name
+    new, until = DEPRECATED_NAMES[group][name]
+    print(f"jetzoo: warning: {KIND[group]} '{name}' is now '{new}'; the old name works until jetzoo {until}",
+          file=sys.stderr)
+    return new
+
+
 def _get(group: str, name: str) -> type:
     entries = _entries(group)
+    name = renamed(group, name, entries)
     if name not in entries:
         raise _unknown(group, name, entries)
     return entries[name].load()
@@ -207,6 +223,7 @@ def resolve_cli_value(group: str, value: str) -> str:
     if group not in KIND:
         raise ValueError(f"unknown entry-point group '{group}' ({', '.join(KIND)})")
     entries = _entries(group)
+    value = renamed(group, value, entries)
     if value in entries:
         entries[value].load()
         return entries[value].target.replace(":", ".")

@@ -20,15 +20,27 @@ from jetzoo.export import export_blocker, export_onnx, onnx_outputs
 from jetzoo.training import model_kwargs_from_data, quiet_trainer
 
 MODELS = registry.list_models()
-# heavy defaults get their CPU configuration here; every other argument stays at its default
-CPU_CONFIG = {"particlenet": {"config": "lite"}, "transformer": {"config": "lite"}}
+
+
+def declares(name: str, attribute: str) -> bool:
+    """Whether model `name` sets a class attribute; False for a name the registry refuses (a clash):
+    collecting this module must never fail, whatever is installed (tests/test_plugins.py)."""
+    try:
+        return bool(getattr(registry.get_model(name), attribute, False))
+    except registry.RegistryError:
+        return False
+
+
+# A model too heavy for these CPU tests at its defaults names its CPU variant (`cpu_variant`, a registry
+# name of its own, e.g. particlenet -> particlenet-lite); the full battery runs on the variant.
+TESTED = [n for n in MODELS if not declares(n, "cpu_variant")]
 
 
 def build_for_data(name, top_datamodules):
     cls = registry.get_model(name)
     dm = top_datamodules(cls.input_view)
     torch.manual_seed(0)
-    model = cls(**model_kwargs_from_data(cls, dm.dims, **CPU_CONFIG.get(name, {})))
+    model = cls(**model_kwargs_from_data(cls, dm.dims))
     batch = next(iter(dm.train_dataloader()))
     return model, dm, batch
 
@@ -46,7 +58,7 @@ def test_builds_with_defaults(name):
     assert getattr(type(model), "task", None) in ("tagging", "anomaly", "generation")
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TESTED)
 def test_forward_output_shape(name, top_datamodules):
     model, dm, batch = build_for_data(name, top_datamodules)
     model.eval()
@@ -58,7 +70,7 @@ def test_forward_output_shape(name, top_datamodules):
         assert out.shape == (len(batch["label"]), dm.dims["num_classes"])
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TESTED)
 def test_optimizer_steps_lower_the_loss(name, top_datamodules):
     model, _, batch = build_for_data(name, top_datamodules)
     model.train()
@@ -73,7 +85,7 @@ def test_optimizer_steps_lower_the_loss(name, top_datamodules):
     assert after < before, f"{name}: loss {before:.4f} -> {after:.4f}"
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TESTED)
 def test_checkpoint_is_plain_data_and_reloads_by_short_name_with_identical_outputs(name, top_datamodules, tmp_path):
     model, dm, batch = build_for_data(name, top_datamodules)
     trainer = quiet_trainer(max_steps=2, limit_val_batches=1, default_root_dir=tmp_path)
@@ -111,7 +123,7 @@ def training_objective(model, batch) -> torch.Tensor:
     return sum(model.training_losses(batch)) if hasattr(model, "training_losses") else model.loss(batch)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TESTED)
 def test_every_parameter_gets_a_finite_gradient(name, top_datamodules):
     model, _, batch = build_for_data(name, top_datamodules)
     model.train()
@@ -130,15 +142,6 @@ def shuffle_particles(batch, seed: int = 7):
     return out
 
 
-def declares(name: str, attribute: str) -> bool:
-    """Whether model `name` sets a class attribute; False for a name the registry refuses (a clash):
-    collecting this module must never fail, whatever is installed (tests/test_plugins.py)."""
-    try:
-        return bool(getattr(registry.get_model(name), attribute, False))
-    except registry.RegistryError:
-        return False
-
-
 def exports(name: str) -> bool:
     try:
         return export_blocker(registry.create_model(name)) is None
@@ -146,7 +149,7 @@ def exports(name: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("name", [n for n in MODELS if declares(n, "permutation_invariant")])
+@pytest.mark.parametrize("name", [n for n in TESTED if declares(n, "permutation_invariant")])
 def test_declared_permutation_invariance(name, top_datamodules):
     model, _, batch = build_for_data(name, top_datamodules)
     model.eval()
@@ -156,7 +159,7 @@ def test_declared_permutation_invariance(name, top_datamodules):
         torch.testing.assert_close(model(shuffled), model(batch), atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TESTED)
 def test_bf16_autocast_forward_and_backward_are_finite(name, top_datamodules):
     model, _, batch = build_for_data(name, top_datamodules)
     model.train()
@@ -168,7 +171,7 @@ def test_bf16_autocast_forward_and_backward_are_finite(name, top_datamodules):
     assert not finite_grads(model), f"{name}: {finite_grads(model)}"
 
 
-COMPILABLE = [n for n in MODELS if declares(n, "compile_supported")]
+COMPILABLE = [n for n in TESTED if declares(n, "compile_supported")]
 
 
 def compiled_matches_eager(name, top_datamodules, backend: str, training: bool):
@@ -212,7 +215,7 @@ def sliced(batch, n_jets: int, n_particles: int):
     return {k: (v[:n_jets, :n_particles] if k in PARTICLE_KEYS else v[:n_jets]) for k, v in batch.items()}
 
 
-@pytest.mark.parametrize("name", [n for n in MODELS if exports(n)])
+@pytest.mark.parametrize("name", [n for n in TESTED if exports(n)])
 def test_onnx_export_matches_pytorch(name, top_datamodules, tmp_path):
     """One file, traced at (8 jets, 24 slots), run at (64, 32) and (13, 20): dynamic batch and particle axes."""
     model, _, batch = build_for_data(name, top_datamodules)
@@ -227,3 +230,21 @@ def test_onnx_export_matches_pytorch(name, top_datamodules, tmp_path):
         got = onnx_outputs(path, part)
         assert got.shape == expected.shape
         assert np.abs(got - expected).max() <= 1e-4, f"{name} at {n_jets}x{n_particles}: {np.abs(got - expected).max()}"
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if declares(n, "cpu_variant")])
+def test_a_heavy_model_names_a_registered_cpu_variant_of_itself(name):
+    base, variant = registry.get_model(name), registry.get_model(registry.get_model(name).cpu_variant)
+    assert issubclass(variant, base) and not getattr(variant, "cpu_variant", None)
+    small, full = registry.create_model(base.cpu_variant), registry.create_model(name)
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in full.parameters())
+
+
+def test_a_renamed_model_still_resolves_under_its_old_name_with_a_warning(capsys):
+    assert registry.get_model("transformer") is registry.get_model("part")
+    assert registry.resolve_cli_value(registry.MODEL_GROUP, "transformer") == "jetzoo.zoo.transformer.ParticleTransformer"
+    assert "'transformer' is now 'part'" in capsys.readouterr().err
+    assert "transformer" not in registry.list_models()
+    from jetzoo.cli import resolve_short_names
+
+    assert resolve_short_names(["--model.help", "part-lite"]) == ["--model.help=jetzoo.zoo.transformer.ParticleTransformerLite"]

@@ -143,6 +143,7 @@ class ParticleNet(JetTagger):
     compile_supported = True
     compile_in_training = False  # training keeps the packed path (its batch norm skips padding)
     dense_path = False  # True: always the dense path (see jetzoo.zoo.dense)
+    cpu_variant = "particlenet-lite"  # the registry name the CPU tests and benchmarks use
 
     def __init__(
         self,
@@ -246,3 +247,13 @@ class ParticleNet(JetTagger):
         real = mask.to(h.dtype)[..., None]
         pooled = (h.view(b, p, -1) * real).sum(1) / real.sum(1).clamp(min=1)
         return self.head(self.fc(pooled))
+
+
+class ParticleNetLite(ParticleNet):
+    """`particlenet-lite`: ParticleNet in its CPU configuration, `particlenet` with `config="lite"`
+    (k = 7, EdgeConv blocks (32,32,32) and (64,64,64), dense 128); every argument of `particlenet` applies."""
+
+    cpu_variant = None
+
+    def __init__(self, config: Literal["full", "lite"] = "lite", **kwargs):
+        super().__init__(config=config, **kwargs)

@@ -1,4 +1,7 @@
-"""`transformer`: Particle Transformer (ParT), self-attention with pairwise-interaction bias.
+"""`part` (and `part-lite`): Particle Transformer (ParT), self-attention with pairwise-interaction bias.
+
+Registry names: `part` (`config="full"`), `part-lite` (`config="lite"`); `transformer`, the name before
+jetzoo 0.2, still resolves to `part` with a deprecation warning (jetzoo.registry.DEPRECATED_NAMES).
 
 Paper: H. Qu, C. Li and S. Qian, "Particle Transformer for Jet Tagging", arXiv:2202.03772.
 
@@ -157,6 +160,7 @@ class ParticleTransformer(JetTagger):
     compile_supported = True
     compile_in_training = False  # training keeps the packed path (its batch norm skips padding)
     dense_path = False  # True: always the dense path (see jetzoo.zoo.dense)
+    cpu_variant = "part-lite"  # the registry name the CPU tests and benchmarks use
 
     def __init__(
         self,
@@ -273,3 +277,13 @@ class ParticleTransformer(JetTagger):
         for block in self.class_blocks:
             x_cls = block(x, cls_keys, x_cls=x_cls)
         return self.head(self.norm(x_cls.squeeze(1)))
+
+
+class ParticleTransformerLite(ParticleTransformer):
+    """`part-lite`: ParT in its CPU configuration, `part` with `config="lite"` (embedding (64, 64), pair
+    embedding (32, 32), 4 heads, 3 blocks, 1 class block); every argument of `part` applies."""
+
+    cpu_variant = None
+
+    def __init__(self, config: Literal["full", "lite"] = "lite", **kwargs):
+        super().__init__(config=config, **kwargs)
