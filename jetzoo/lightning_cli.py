@@ -304,5 +304,5 @@ def run_lightning(argv: list[str]) -> None:
         save_config_kwargs={"overwrite": True},
         trainer_defaults={"max_epochs": 10},
         seed_everything_default=0,
-        auto_configure_optimizers=False,
+        auto_configure_optimizers=True,  # --optimizer / --lr_scheduler override the model's AdamW + cosine
     )

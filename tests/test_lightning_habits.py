@@ -97,3 +97,21 @@ def test_the_datamodule_is_built_once(top_jets_file, tmp_path, capfd, monkeypatc
                                      "--trainer.fast_dev_run", "true", *QUIET, cwd=tmp_path)
     assert code == 0, err[-2000:]
     assert len(built) == 1
+
+
+def test_optimizer_and_lr_scheduler_flags_replace_the_default_adamw_and_cosine(mlp_run, top_jets_file, tmp_path, capfd, monkeypatch):
+    import torch
+
+    _, default_ckpt, _ = mlp_run
+    (default,) = torch.load(default_ckpt, weights_only=True)["optimizer_states"]
+    assert "betas" in default["param_groups"][0]  # AdamW, stepped per batch by the cosine schedule
+    code, _, err = jetzoo_in_process(
+        capfd, monkeypatch, "fit", "--model", "mlp", "--data.path", top_jets_file, *QUIET, "--test_after_fit", "false",
+        "--optimizer", "SGD", "--optimizer.lr", "0.05", "--optimizer.momentum", "0.9",
+        "--lr_scheduler", "StepLR", "--lr_scheduler.step_size", "1", cwd=tmp_path,
+    )
+    assert code == 0, err[-3000:]
+    checkpoint = torch.load(tmp_path / "lightning_logs/version_0/checkpoints/last.ckpt", weights_only=True)
+    (group,) = checkpoint["optimizer_states"][0]["param_groups"]
+    assert "betas" not in group and group["momentum"] == 0.9
+    assert abs(group["lr"] - 0.005) < 1e-12  # StepLR after one epoch: 0.05 x 0.1
