@@ -10,9 +10,24 @@ import lightning as L
 from jetzoo.registry import create_datamodule, get_model
 
 
+def init_parameters(model_cls: type) -> set[str]:
+    """The keyword arguments `model_cls(...)` takes: its `__init__`'s and, as long as an `__init__`
+    forwards `**kwargs` to its base, the base's (the shared `class_names`, `lr`, ... of JetTagger)."""
+    names: set[str] = set()
+    for klass in model_cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
 def model_kwargs_from_data(model_cls: type, dims: dict[str, Any], **kwargs) -> dict[str, Any]:
-    """`kwargs` plus every data-determined value (dims) the model's __init__ has a parameter for."""
-    params = inspect.signature(model_cls.__init__).parameters
+    """`kwargs` plus every data-determined value (dims) the model takes an argument for."""
+    params = init_parameters(model_cls)
     return {**kwargs, **{k: v for k, v in dims.items() if k in params}}
 
 

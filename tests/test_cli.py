@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import run_jetzoo
+from helpers import jetzoo_in_process, run_jetzoo
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
@@ -150,26 +150,26 @@ def test_wandb_logger_runs_offline_without_credentials(top_jets_file, tmp_path):
     assert float(next(r["test/auc"] for r in rows if r.get("test/auc"))) > 0.5
 
 
-def test_print_config_shows_class_paths_and_data_dimensions_are_not_asked_for(top_jets_file, tmp_path):
-    result = run_jetzoo("fit", *data_args(top_jets_file), "--print_config", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "class_path: jetzoo.zoo.mlp.MLP" in result.stdout
-    assert "class_path: jetzoo.datamodules.pythia.PythiaJetDataModule" in result.stdout
+def test_print_config_shows_class_paths_and_data_dimensions_are_not_asked_for(top_jets_file, tmp_path, capfd, monkeypatch):
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, "fit", *data_args(top_jets_file), "--print_config", cwd=tmp_path)
+    assert code == 0, err[-2000:]
+    assert "class_path: jetzoo.zoo.mlp.MLP" in out
+    assert "class_path: jetzoo.datamodules.pythia.PythiaJetDataModule" in out
 
 
-def test_models_table_lists_builtins_with_parameter_counts():
-    result = run_jetzoo("models")
-    assert result.returncode == 0, result.stderr
-    mlp = next(line for line in result.stdout.splitlines() if line.startswith("mlp "))
+def test_models_table_lists_builtins_with_parameter_counts(capfd, monkeypatch):
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, "models")
+    assert code == 0, err
+    mlp = next(line for line in out.splitlines() if line.startswith("mlp "))
     assert re.search(r"mlp\s+jetzoo\s+tagging\s+hl\s+[0-9,]+", mlp)
-    assert re.search(r"^perceptron\s+jetzoo\s+tagging\s+hl\s+26$", result.stdout, re.M)  # 12 features -> 2 classes
+    assert re.search(r"^perceptron\s+jetzoo\s+tagging\s+hl\s+26$", out, re.M)  # 12 features -> 2 classes
 
 
-def test_datasets_table_lists_every_format():
-    result = run_jetzoo("datasets")
-    assert result.returncode == 0, result.stderr
+def test_datasets_table_lists_every_format(capfd, monkeypatch):
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, "datasets")
+    assert code == 0, err
     for name in ("pythia", "hls4ml", "top-tagging", "jetclass", "jetnet", "quark-gluon"):
-        assert re.search(rf"^{name}\s+jetzoo\s", result.stdout, re.M), name
+        assert re.search(rf"^{name}\s+jetzoo\s", out, re.M), name
 
 
 def test_missing_data_file_is_a_one_line_error(tmp_path):

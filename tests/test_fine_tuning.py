@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import run_jetzoo
+from helpers import jetzoo_in_process
 
 from jetzoo.checkpoints import CheckpointError, load_checkpoint_file
 from jetzoo.cli import main
@@ -22,13 +22,14 @@ def quiet(*args):
     return [*args, "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
-def test_fine_tuning_from_two_classes_to_five_resets_the_head_and_keeps_frozen_weights(mlp_run, hls4ml_file, tmp_path):
+def test_fine_tuning_from_two_classes_to_five_resets_the_head_and_keeps_frozen_weights(mlp_run, hls4ml_file, tmp_path,
+                                                                                        capfd, monkeypatch):
     _, pretrained, _ = mlp_run  # MLP trained on top-landscape (QCD, top)
-    result = run_jetzoo(*quiet("fit", "--model", "mlp", "--data.path", hls4ml_file, "--init_from", pretrained,
-                               "--freeze", "body.0.*", "--trainer.max_epochs", "2", "--test_after_fit", "false"),
-                        cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "reset 2 of another shape (head.weight, head.bias)" in result.stdout
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, *quiet(
+        "fit", "--model", "mlp", "--data.path", hls4ml_file, "--init_from", pretrained, "--freeze", "body.0.*",
+        "--trainer.max_epochs", "2", "--test_after_fit", "false"), cwd=tmp_path)
+    assert code == 0, err[-3000:]
+    assert "reset 2 of another shape (head.weight, head.bias)" in out
     before = load_checkpoint_file(pretrained)["state_dict"]
     after = load_checkpoint_file(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt")["state_dict"]
     assert after["head.weight"].shape == (5, 32) and before["head.weight"].shape == (2, 32)
@@ -67,13 +68,14 @@ def test_freeze_without_init_from_is_a_one_line_error_before_any_data_is_made(tm
     assert not (tmp_path / "cache").exists()
 
 
-def test_a_checkpoint_of_jetzoo_0_1_0_still_loads_tests_and_gives_the_same_outputs(top_jets_file, tmp_path):
+def test_a_checkpoint_of_jetzoo_0_1_0_still_loads_tests_and_gives_the_same_outputs(top_jets_file, tmp_path, capfd,
+                                                                                    monkeypatch):
     expected = json.loads(OLD_CHECKPOINT.with_suffix(".expected.json").read_text())
     model = load_checkpoint("mlp", str(OLD_CHECKPOINT)).eval()
     inputs = torch.linspace(-2, 2, 4 * model.hparams.num_hl_features).reshape(4, -1)
     with torch.no_grad():
         torch.testing.assert_close(model({"hl": inputs}), torch.tensor(expected["logits"]), rtol=0, atol=1e-6)
-    result = run_jetzoo(*quiet("test", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", OLD_CHECKPOINT),
-                        cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "test/auc" in result.stdout
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, *quiet(
+        "test", "--model", "mlp", "--data.path", top_jets_file, "--ckpt_path", OLD_CHECKPOINT), cwd=tmp_path)
+    assert code == 0, err[-3000:]
+    assert "test/auc" in out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import socket
 from pathlib import Path
 
 import h5py
@@ -23,10 +23,12 @@ import numpy as np
 
 def atomic_write(path: Path, write) -> None:
     """`write(tmp_path)` then os.replace onto `path`: readers see the old file or the new one, whole."""
+    from jetzoo.checkpoints import remove_stale_temp_files
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    remove_stale_temp_files(path)  # what a writer killed mid-write (kill -9) left behind
+    tmp = path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}")
     try:
         write(Path(tmp))
         os.replace(tmp, path)

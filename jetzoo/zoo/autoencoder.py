@@ -100,31 +100,13 @@ class Autoencoder(AnomalyDetector):
 class VariationalAutoencoder(Autoencoder):
     input_view = "particles"
 
-    def __init__(
-        self,
-        num_classes: int = 2,
-        class_names: list[str] | None = None,
-        num_particle_features: int = 7,
-        num_particles: int = 64,
-        num_constituents: int = 10,
-        hidden: list[int] = [256, 64],  # noqa: B006
-        latent_dim: int = 8,
-        activation: str = "elu",
-        beta: float = 1.0,
-        score: Literal["elbo", "reco"] = "elbo",
-        train_classes: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        scheduler: str = "cosine",
-    ):
+    def __init__(self, beta: float = 1.0, score: Literal["elbo", "reco"] = "elbo", **kwargs):
+        """`beta`: weight of the KL term; `score`: the anomaly score, `elbo` or `reco` (reconstruction
+        error alone). Every argument of `autoencoder` applies (`**kwargs`)."""
         if score not in ("elbo", "reco"):
             raise ValueError(f"unknown score '{score}' (elbo, reco)")
-        super().__init__(
-            num_classes, class_names, num_particle_features, num_particles, num_constituents, hidden,
-            latent_dim, activation, train_classes, lr, weight_decay, scheduler,
-        )  # fmt: skip
-        self.save_hyperparameters()
-        self.latent_dim, self.beta, self.score = latent_dim, beta, score
+        super().__init__(**kwargs)
+        self.latent_dim, self.beta, self.score = self.hparams.latent_dim, beta, score
 
     def _latent_out(self, latent_dim: int) -> int:
         return 2 * latent_dim  # mean and log-variance

@@ -1,9 +1,13 @@
 """The tagger contract: one LightningModule base for binary and multi-class jet tagging.
 
 A tagger subclasses `JetTagger`, sets the class attribute `input_view` (see docs/DESIGN.md),
-builds its network in `__init__` (calling `super().__init__(...)` with the shared training
-arguments, then `self.save_hyperparameters()`), and implements `forward(batch) -> logits`
-of shape (B, num_classes). The base provides the loss, AdamW with an optional cosine or
+builds its network in `__init__`, whose own arguments are the architecture's, and implements
+`forward(batch) -> logits` of shape (B, num_classes). The shared training arguments (class names,
+lr, weight decay, scheduler, ...) are the base's: a tagger's `__init__` ends its signature with
+`**kwargs` and calls `super().__init__(num_classes, **kwargs)` (the CLI and `--help` show the
+base's arguments under the model's), and the base saves every argument of the chain as
+hyperparameters. The older contract (the shared arguments re-declared, passed positionally, then
+`self.save_hyperparameters()`) keeps working unchanged, for plugins written against it. The base provides the loss, AdamW with an optional cosine or
 one-cycle schedule, accuracy / AUC / background rejection on val and test (jetzoo.metrics:
 computed in float64 from the logits gathered across DDP processes; names, lower bounds and
 the test-time bootstrap intervals are described there), and `predict_step` returning per-jet
@@ -75,6 +79,8 @@ class JetTagger(L.LightningModule, ABC):
         self.signal_efficiencies = list(signal_efficiencies) if signal_efficiencies is not None else None
         self.val_metrics = self._metric_collection()
         self.test_metrics = self._metric_collection()
+        # every argument of the __init__ chain, the subclass's included (Lightning collects the frames)
+        self.save_hyperparameters()
 
     def _metric_collection(self) -> nn.ModuleDict:
         return nn.ModuleDict({"predictions": LogitsAndLabels(self.num_classes), "loss": MeanMetric()})

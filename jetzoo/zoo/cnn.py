@@ -35,14 +35,10 @@ class JetImageCNN(JetTagger):
         dropout: float = 0.1,
         batch_norm: bool = True,
         intensity_scale: float = 10.0,
-        class_names: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
         """`intensity_scale` multiplies the pT-fraction pixels (mostly << 1) before the first layer."""
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
         if not filters:

@@ -63,13 +63,9 @@ class ParticleFlowNetwork(_FlowNetwork):
         f_sizes: list[int] = [100, 100, 100],  # noqa: B006
         activation: str = "relu",
         dropout: float = 0.0,
-        class_names: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         self._build(num_particle_features, phi_sizes, f_sizes, num_classes, activation, dropout)
 
     def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -87,14 +83,10 @@ class EnergyFlowNetwork(_FlowNetwork):
         activation: str = "relu",
         dropout: float = 0.0,
         angle_scale: float = 2.5,
-        class_names: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
         """`angle_scale` multiplies (Δη, Δφ) before Φ (a fixed rescaling; IRC safety is kept)."""
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         self.angle_scale = angle_scale
         self._build(2, phi_sizes, f_sizes, num_classes, activation, dropout)
 

@@ -224,29 +224,15 @@ class JetWGAN(JetGAN):
 
     def __init__(
         self,
-        num_classes: int = 2,
-        class_names: list[str] | None = None,
-        conditional: bool = False,
-        cloud_particles: int = 30,
-        latent_dim: int = 32,
-        hidden: int = 32,
-        mp_layers: int = 1,
-        activation: str = "elu",
-        lr_generator: float = 1e-4,
-        lr_discriminator: float = 1e-4,
         betas: tuple[float, float] = (0.0, 0.9),
         n_critic: int = 5,
         gp_weight: float = 10.0,
         drift: float = 1e-3,
-        jet_radius: float = 0.8,
-        default_jet_pt: float = 1000.0,
-        noise_seed: int = 0,
+        **kwargs,
     ):
-        super().__init__(
-            num_classes, class_names, conditional, cloud_particles, latent_dim, hidden, mp_layers, activation,
-            lr_generator, lr_discriminator, betas, n_critic, jet_radius, default_jet_pt, noise_seed,
-        )  # fmt: skip
-        self.save_hyperparameters()
+        """`gp_weight`: gradient-penalty weight; `drift`: weight of the critic's drift term; Adam `betas`
+        and `n_critic` default to the WGAN-GP paper's. Every argument of `gan` applies (`**kwargs`)."""
+        super().__init__(betas=betas, n_critic=n_critic, **kwargs)
         self.gp_weight, self.drift = gp_weight, drift
 
     def discriminator_loss(self, batch, fake, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -47,13 +47,9 @@ class InteractionNetwork(JetTagger):
         activation: str = "relu",
         dropout: float = 0.0,
         max_particles: int = 30,
-        class_names: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
         if not edge_sizes or not node_sizes:

@@ -41,13 +41,9 @@ class MLP(JetTagger):
         activation: str = "relu",
         dropout: float = 0.0,
         batch_norm: bool = True,
-        class_names: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
         self.body = dense_stack(hidden, num_hl_features, activation, dropout, batch_norm)

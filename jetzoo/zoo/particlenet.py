@@ -149,19 +149,15 @@ class ParticleNet(JetTagger):
         self,
         num_classes: int = 2,
         num_particle_features: int = 7,
-        class_names: list[str] | None = None,
         config: Literal["full", "lite"] = "full",
         k: int | None = None,
         conv_widths: list[list[int]] | None = None,
         fc_widths: list[int] | None = None,
         dropout: float = 0.1,
         fusion: bool = True,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         if config not in CONFIGS:
             raise ValueError(f"unknown ParticleNet config '{config}' ({', '.join(CONFIGS)})")
         cfg = CONFIGS[config]

@@ -20,13 +20,11 @@ class Perceptron(JetTagger):
         self,
         num_classes: int = 2,
         num_hl_features: int = 12,
-        class_names: list[str] | None = None,
         lr: float = 1e-2,
         weight_decay: float = 0.0,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, lr=lr, weight_decay=weight_decay, **kwargs)
         self.linear = nn.Linear(num_hl_features, num_classes)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -56,14 +56,11 @@ class ConstituentRNN(JetTagger):
         dense: list[int] = [64],  # noqa: B006 - jsonargparse shows the default
         activation: str = "relu",
         dropout: float = 0.1,
-        class_names: list[str] | None = None,
         lr: float = 3e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
         """`embed_dim` > 0 adds a per-particle linear embedding before the recurrent cell."""
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, lr=lr, **kwargs)
         if cell not in CELLS:
             raise ValueError(f"unknown cell '{cell}' ({', '.join(CELLS)})")
         if activation not in ACTIVATIONS:

@@ -166,7 +166,6 @@ class ParticleTransformer(JetTagger):
         self,
         num_classes: int = 2,
         num_particle_features: int = 7,
-        class_names: list[str] | None = None,
         config: Literal["full", "lite"] = "full",
         embed_dims: list[int] | None = None,
         pair_embed_dims: list[int] | None = None,
@@ -175,12 +174,9 @@ class ParticleTransformer(JetTagger):
         num_class_blocks: int | None = None,
         ffn_ratio: int = 4,
         dropout: float = 0.1,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        scheduler: str = "cosine",
+        **kwargs,
     ):
-        super().__init__(num_classes, class_names, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__(num_classes, **kwargs)
         if config not in CONFIGS:
             raise ValueError(f"unknown ParticleTransformer config '{config}' ({', '.join(CONFIGS)})")
         given = {"embed_dims": embed_dims, "pair_embed_dims": pair_embed_dims, "num_heads": num_heads,
