@@ -55,6 +55,11 @@ def one_line_parser_error(message: str, option_strings: list[str]) -> str:
         close = difflib.get_close_matches(option.split("=")[0], option_strings, n=1, cutoff=0.75)
         if close:
             return f"{text} (did you mean {close[0]}?)"
+    # a bad value inside --model / --data (subclass mode): jsonargparse nests it in a Union error
+    for i, line in enumerate(lines):
+        if "Got value:" in line and "NoneType" not in line:
+            keys = [k for previous in lines[:i] for k in re.findall(r'Parser key "([^"]+)"', previous)]
+            return f"--{'.'.join(keys)}: {line.removeprefix('- ')}" if keys else line
     if len(lines) > 1 and "nrecognized" not in text:
         detail = next((line for line in reversed(lines) if not line.startswith("Given value")), "")
         if detail and detail != text:

@@ -115,3 +115,12 @@ def test_optimizer_and_lr_scheduler_flags_replace_the_default_adamw_and_cosine(m
     (group,) = checkpoint["optimizer_states"][0]["param_groups"]
     assert "betas" not in group and group["momentum"] == 0.9
     assert abs(group["lr"] - 0.005) < 1e-12  # StepLR after one epoch: 0.05 x 0.1
+
+
+def test_a_bad_choice_is_refused_in_one_line_naming_the_option_and_its_choices(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("JETZOO_CACHE", str(tmp_path / "cache"))  # refused before any data is made
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", "rnn", "--model.cell", "lstmx", cwd=tmp_path)
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "jetzoo fit: error: --model.cell: Expected a typing.Literal['gru', 'lstm']. Got value: lstmx")
+    assert not (tmp_path / "cache").exists()

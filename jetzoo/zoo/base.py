@@ -56,7 +56,19 @@ def configure_adamw(module: L.LightningModule, lr: float, weight_decay: float, s
 
 
 class JetTagger(L.LightningModule, ABC):
-    """Base class of every jet tagger. Subclasses implement `forward(batch) -> logits`."""
+    """Base class of every jet tagger. Subclasses implement `forward(batch) -> logits`.
+
+    Args:
+        num_classes: number of classes (set from the data).
+        class_names: the classes, in the order of the logits (set from the data).
+        lr: AdamW learning rate (`--optimizer` replaces the optimizer).
+        weight_decay: AdamW weight decay.
+        scheduler: learning-rate schedule, stepped per batch over the whole fit
+            (`--lr_scheduler` replaces it).
+        background_classes: the background of the signal-vs-background rejection
+            (default: the datamodule's).
+        signal_efficiencies: signal efficiencies of the reported 1/εB (default: the datamodule's).
+    """
 
     input_view: ClassVar[str] = "hl"
     task: ClassVar[str] = "tagging"

@@ -15,10 +15,27 @@ import torch
 from torch import nn
 
 from jetzoo.zoo.base import JetTagger
-from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
 class JetImageCNN(JetTagger):
+    """Convolutional network on jet images (see the module docstring for the papers and shapes).
+
+    Args:
+        num_classes: number of classes (set from the data).
+        image_size: pixels per side of the jet image (set from the data).
+        filters: output channels of each convolution block (one block per entry, each ending in
+            2x2 max pooling).
+        convs_per_block: 3x3 convolutions per block.
+        kernel_size: convolution kernel size.
+        dense: widths of the dense layers after the convolutions.
+        activation: activation after every convolution and dense layer.
+        dropout: dropout probability in the dense layers.
+        batch_norm: batch normalisation after every convolution.
+        intensity_scale: the pT-fraction image is multiplied by this before the first convolution.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "image"
     exportable = True
     compile_supported = True
@@ -31,7 +48,7 @@ class JetImageCNN(JetTagger):
         convs_per_block: int = 2,
         kernel_size: int = 3,
         dense: list[int] = [64],  # noqa: B006
-        activation: str = "relu",
+        activation: Activation = "relu",
         dropout: float = 0.1,
         batch_norm: bool = True,
         intensity_scale: float = 10.0,

@@ -26,7 +26,7 @@ from torch import nn
 
 from jetzoo.physics import kinematics
 from jetzoo.zoo.base import JetTagger
-from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
 class _FlowNetwork(JetTagger):
@@ -55,13 +55,25 @@ class _FlowNetwork(JetTagger):
 
 
 class ParticleFlowNetwork(_FlowNetwork):
+    """PFN: F(Σ_i Φ(p_i)) on the standardised particle features (see the module docstring).
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_particle_features: features per particle (set from the data).
+        phi_sizes: widths of the per-particle network Φ (the last is the latent dimension).
+        f_sizes: widths of the network F on the summed latent vector.
+        activation: activation of Φ and F.
+        dropout: dropout probability in F.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     def __init__(
         self,
         num_classes: int = 2,
         num_particle_features: int = 7,
         phi_sizes: list[int] = [100, 100, 128],  # noqa: B006 - jsonargparse shows the default
         f_sizes: list[int] = [100, 100, 100],  # noqa: B006
-        activation: str = "relu",
+        activation: Activation = "relu",
         dropout: float = 0.0,
         **kwargs,
     ):
@@ -75,12 +87,24 @@ class ParticleFlowNetwork(_FlowNetwork):
 
 
 class EnergyFlowNetwork(_FlowNetwork):
+    """EFN: F(Σ_i z_i Φ(Δη_i, Δφ_i)), infrared and collinear safe (see the module docstring).
+
+    Args:
+        num_classes: number of classes (set from the data).
+        phi_sizes: widths of the angular network Φ (the last is the latent dimension).
+        f_sizes: widths of the network F on the pT-weighted sum.
+        activation: activation of Φ and F.
+        dropout: dropout probability in F.
+        angle_scale: (Δη, Δφ) are multiplied by this before Φ.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     def __init__(
         self,
         num_classes: int = 2,
         phi_sizes: list[int] = [100, 100, 128],  # noqa: B006 - jsonargparse shows the default
         f_sizes: list[int] = [100, 100, 100],  # noqa: B006
-        activation: str = "relu",
+        activation: Activation = "relu",
         dropout: float = 0.0,
         angle_scale: float = 2.5,
         **kwargs,

@@ -28,10 +28,24 @@ from torch import nn
 from jetzoo.physics import kinematics
 from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.dense import tracing
-from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
 class InteractionNetwork(JetTagger):
+    """JEDI-net interaction network on all particle pairs (see the module docstring).
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_particle_features: features per particle (set from the data).
+        edge_sizes: widths of the edge network f_R (the last is the edge dimension D_e).
+        node_sizes: widths of the node network f_O (the last is D_o).
+        classifier_sizes: hidden widths of the classifier φ_C.
+        activation: activation of every network.
+        dropout: dropout probability in the classifier.
+        max_particles: the hardest particles kept (cost grows as P^2); 0 keeps all.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "particles"
     permutation_invariant = True
     exportable = True
@@ -44,7 +58,7 @@ class InteractionNetwork(JetTagger):
         edge_sizes: list[int] = [64, 32, 16],  # noqa: B006 - f_R widths, the last is D_e
         node_sizes: list[int] = [64, 32, 16],  # noqa: B006 - f_O widths, the last is D_o
         classifier_sizes: list[int] = [64, 32],  # noqa: B006 - φ_C hidden widths
-        activation: str = "relu",
+        activation: Activation = "relu",
         dropout: float = 0.0,
         max_particles: int = 30,
         **kwargs,

@@ -6,12 +6,15 @@ Input: `hl` (B, num_hl_features). Output: logits (B, num_classes).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
 from jetzoo.zoo.base import JetTagger
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "elu": nn.ELU}
+Activation = Literal["relu", "gelu", "silu", "tanh", "elu"]  # the keys of ACTIVATIONS
 
 
 def dense_stack(widths, in_features: int, activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False):
@@ -29,6 +32,21 @@ def dense_stack(widths, in_features: int, activation: str = "relu", dropout: flo
 
 
 class MLP(JetTagger):
+    """Dense network on the high-level jet features (the hls4ml jet-tagging MLP family).
+
+    Input `hl` (B, num_hl_features), standardised; output logits (B, num_classes). Benchmarks:
+    benchmarks/quality_table.md.
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_hl_features: number of high-level features (set from the data).
+        hidden: widths of the hidden layers.
+        activation: activation after every hidden layer.
+        dropout: dropout probability after every hidden layer.
+        batch_norm: batch normalisation after every hidden linear layer.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "hl"
     exportable = True
     compile_supported = True
@@ -38,7 +56,7 @@ class MLP(JetTagger):
         num_classes: int = 2,
         num_hl_features: int = 12,
         hidden: list[int] = [64, 32, 32],  # noqa: B006 - jsonargparse shows the default
-        activation: str = "relu",
+        activation: Activation = "relu",
         dropout: float = 0.0,
         batch_norm: bool = True,
         **kwargs,

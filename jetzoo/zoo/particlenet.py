@@ -137,6 +137,21 @@ class EdgeConvBlock(nn.Module):
 
 
 class ParticleNet(JetTagger):
+    """ParticleNet, EdgeConv blocks on the particle cloud (see the module docstring for the paper and
+    shapes); `particlenet-lite` is its CPU configuration.
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_particle_features: features per particle (set from the data).
+        config: `full` (the paper's) or `lite`; the three arguments below override it.
+        k: neighbours of every particle in each EdgeConv block.
+        conv_widths: the widths of each EdgeConv block's three edge layers, one list per block.
+        fc_widths: widths of the dense layers after pooling.
+        dropout: dropout probability in the dense layers.
+        fusion: fuse the concatenated block outputs (linear, batch norm, ReLU) before pooling.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "particles"
     permutation_invariant = True
     exportable = True

@@ -12,6 +12,18 @@ from jetzoo.zoo.base import JetTagger
 
 
 class Perceptron(JetTagger):
+    """Logistic regression: one linear layer on the high-level jet features.
+
+    Input `hl` (B, num_hl_features), standardised; output logits (B, num_classes).
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_hl_features: number of high-level features (set from the data).
+        lr: AdamW learning rate (higher than the deep models' default).
+        weight_decay: AdamW weight decay.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "hl"
     exportable = True
     compile_supported = True

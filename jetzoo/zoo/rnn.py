@@ -19,18 +19,38 @@ real particles first. Output: logits (B, num_classes).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.dense import use_dense
-from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class ConstituentRNN(JetTagger):
+    """GRU or LSTM over the pT-ordered constituents (see the module docstring for the papers and shapes).
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_particle_features: features per particle (set from the data).
+        cell: recurrent cell, `gru` or `lstm`.
+        embed_dim: width of the per-particle embedding before the cell (0: none).
+        hidden_size: hidden-state width of the cell.
+        num_layers: stacked recurrent layers.
+        bidirectional: also read the particles softest first (not exportable).
+        rnn_dropout: dropout between stacked recurrent layers.
+        dense: widths of the dense head.
+        activation: activation of the embedding and the dense head.
+        dropout: dropout probability in the dense head.
+        lr: AdamW learning rate (higher than the other models' default).
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "particles"
     exportable = True  # unidirectional cells; see `export_blocker`
     compile_supported = True
@@ -47,14 +67,14 @@ class ConstituentRNN(JetTagger):
         self,
         num_classes: int = 2,
         num_particle_features: int = 7,
-        cell: str = "gru",
+        cell: Literal["gru", "lstm"] = "gru",
         embed_dim: int = 32,
         hidden_size: int = 64,
         num_layers: int = 1,
         bidirectional: bool = False,
         rnn_dropout: float = 0.0,
         dense: list[int] = [64],  # noqa: B006 - jsonargparse shows the default
-        activation: str = "relu",
+        activation: Activation = "relu",
         dropout: float = 0.1,
         lr: float = 3e-3,
         **kwargs,

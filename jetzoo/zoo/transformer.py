@@ -154,6 +154,23 @@ def _pointwise_stack(in_dim: int, dims: list[int], norm_first: nn.Module, final_
 
 
 class ParticleTransformer(JetTagger):
+    """Particle Transformer (ParT), attention with pairwise-interaction bias (see the module docstring
+    for the paper and shapes); `part-lite` is its CPU configuration.
+
+    Args:
+        num_classes: number of classes (set from the data).
+        num_particle_features: features per particle (set from the data).
+        config: `full` (the paper's) or `lite`; the five arguments below override it.
+        embed_dims: widths of the per-particle embedding (the last is the attention width).
+        pair_embed_dims: widths of the pairwise-feature embedding (one bias per head follows).
+        num_heads: attention heads (must divide the attention width).
+        num_blocks: particle-attention blocks.
+        num_class_blocks: class-attention blocks.
+        ffn_ratio: feed-forward width as a multiple of the attention width.
+        dropout: dropout probability in the particle-attention blocks.
+        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
+    """
+
     input_view = "particles"
     permutation_invariant = True
     exportable = True
