@@ -56,7 +56,8 @@ def one_line_parser_error(message: str, option_strings: list[str]) -> str:
         if close:
             return f"{text} (did you mean {close[0]}?)"
     # a bad value inside --model / --data (subclass mode): jsonargparse nests it in a Union error
-    for i, line in enumerate(lines):
+    nested = any("Union subtypes" in line for line in lines)
+    for i, line in enumerate(lines if nested else []):
         if "Got value:" in line and "NoneType" not in line:
             keys = [k for previous in lines[:i] for k in re.findall(r'Parser key "([^"]+)"', previous)]
             return f"--{'.'.join(keys)}: {line.removeprefix('- ')}" if keys else line
