@@ -232,5 +232,4 @@ class CheckpointProvenance(Callback):
             checkpoint["jetzoo"]["data"] = datamodule.data_provenance()
         if hasattr(datamodule, "standardisation_record"):
             checkpoint["jetzoo"]["standardisation"] = datamodule.standardisation_record()
-            # the inputs' names, in order: what `jetzoo export` writes beside the constants
-            checkpoint["jetzoo"]["feature_names"] = {"hl": datamodule._hl_names(), "features": list(datamodule.particle_features)}
+            checkpoint["jetzoo"]["feature_names"] = datamodule.feature_names_record()

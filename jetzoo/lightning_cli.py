@@ -259,8 +259,7 @@ class JetzooCLI(LightningCLI):
             return
         from jetzoo.fine_tuning import init_from_checkpoint
 
-        names = {"hl": self.datamodule._hl_names(), "features": list(self.datamodule.particle_features)} \
-            if hasattr(self.datamodule, "_hl_names") else None
+        names = self.datamodule.feature_names_record() if hasattr(self.datamodule, "feature_names_record") else None
         local = local_checkpoint_path(cfg.init_from, allow_remote=cfg.get("allow_remote_checkpoint", False))
         patterns = [_patterns(cfg.get(key)) for key in ("init_include", "init_exclude", "freeze")]
         report = init_from_checkpoint(self.model, local, *patterns, feature_names=names)

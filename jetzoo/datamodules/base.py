@@ -264,6 +264,11 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         `test`/`predict` from that checkpoint reuse it instead of fitting their own data's."""
         return {k: [m.tolist(), sd.tolist()] for k, (m, sd) in self.standardisation.items()}
 
+    def feature_names_record(self) -> dict[str, list[str]]:
+        """The inputs' names, in order, for `checkpoint["jetzoo"]["feature_names"]`: what `jetzoo export`
+        writes beside the constants, and what `--init_from` checks a checkpoint's inputs against."""
+        return {"hl": self._hl_names(), "features": list(self.particle_features)}
+
     def _use_recorded_standardisation(self) -> bool:
         """Take the constants the model was trained with (`standardisation_record`, from the checkpoint
         being evaluated) instead of this data's own; False when the checkpoint has none."""
