@@ -105,7 +105,7 @@ def pyg_particlenet(**kwargs) -> ParticleNet:
     widths = widths or CONFIGS[model.hparams.config]["conv_widths"]
     c_in = model.hparams.num_particle_features
     for i, w in enumerate(widths):
-        model.blocks[i] = PyGEdgeConvBlock(c_in, list(w))
+        model.backbone.blocks[i] = PyGEdgeConvBlock(c_in, list(w))
         c_in = w[-1]
     return model
 

@@ -192,14 +192,17 @@ def check_model_class(checkpoint: dict, label: str, expected_class_path: str) ->
 
 def check_shapes_fit(checkpoint: dict, model, label: str) -> None:
     """A one-line error when the checkpoint's weights do not fit the model built for this data."""
+    from jetzoo.zoo.backbone_task import upgrade_state_dict_keys
+
     own = model.state_dict()
-    for key, tensor in checkpoint["state_dict"].items():
+    state_dict = upgrade_state_dict_keys(model, dict(checkpoint["state_dict"]))  # names of before the backbones
+    for key, tensor in state_dict.items():
         if key in own and tuple(own[key].shape) != tuple(tensor.shape):
             raise CheckpointError(
                 f"{label}: its weights do not fit this data: '{key}' is {tuple(tensor.shape)} in the checkpoint "
                 f"but {tuple(own[key].shape)} for the model built for this data (other classes or features?)"
             )
-    missing = sorted(set(own) - set(checkpoint["state_dict"]))
+    missing = sorted(set(own) - set(state_dict))
     if missing:
         raise CheckpointError(f"{label}: the checkpoint lacks weights the model has: {', '.join(missing[:3])}")
 

@@ -2,7 +2,9 @@
 
 The checkpoint is loaded weights-only (`jetzoo.checkpoints`); only its `state_dict` is used, never its
 optimizer, schedule or loop state (that is `--ckpt_path`, which resumes a fit). Parameter names are
-matched with shell-style patterns (`fnmatch`) on the model's `state_dict` keys, e.g. `body.*`:
+matched with shell-style patterns (`fnmatch`) on the model's `state_dict` keys, e.g. `backbone.body.*`; a
+backbone tagger's names may be given without the `backbone.` prefix (`body.*`), and a checkpoint written
+before the backbones (names without it) is read with the prefix added:
 
 - `--init_include` (default `*`) and `--init_exclude` choose which of the checkpoint's tensors are
   taken;
@@ -46,7 +48,8 @@ class InitReport:
 
 
 def _matches(name: str, patterns) -> bool:
-    return any(fnmatchcase(name, p) for p in patterns)
+    short = name[len("backbone."):] if name.startswith("backbone.") else name
+    return any(fnmatchcase(name, p) or fnmatchcase(short, p) for p in patterns)
 
 
 def init_from_checkpoint(model: torch.nn.Module, path, include=("*",), exclude=(), freeze=(),
@@ -65,7 +68,9 @@ def init_from_checkpoint(model: torch.nn.Module, path, include=("*",), exclude=(
             f"{label}: its inputs are other features ({', '.join(recorded[view_key][:4])}, ...) than this data's "
             f"({', '.join(feature_names[view_key][:4])}, ...); fine-tuning needs the same inputs"
         )
-    source, own = checkpoint["state_dict"], model.state_dict()
+    from jetzoo.zoo.backbone_task import upgrade_state_dict_keys
+
+    source, own = upgrade_state_dict_keys(model, dict(checkpoint["state_dict"])), model.state_dict()
     chosen = [k for k in source if _matches(k, include or ("*",)) and not _matches(k, exclude or ())]
     loaded = [k for k in chosen if k in own and tuple(own[k].shape) == tuple(source[k].shape)]
     reset = [k for k in chosen if k in own and k not in loaded]
@@ -76,7 +81,7 @@ def init_from_checkpoint(model: torch.nn.Module, path, include=("*",), exclude=(
     model.load_state_dict({k: source[k] for k in loaded}, strict=False)
     frozen = []
     for pattern in freeze or ():
-        named = [(n, p) for n, p in model.named_parameters() if fnmatchcase(n, pattern)]
+        named = [(n, p) for n, p in model.named_parameters() if _matches(n, [pattern])]
         if not named:
             raise CheckpointError(f"{label}: --freeze {pattern!r} matches no parameter of {type(model).__name__}")
         not_loaded = [n for n, _ in named if n not in loaded]

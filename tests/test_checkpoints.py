@@ -135,7 +135,7 @@ def test_weights_that_do_not_fit_the_data_are_named(mlp_run):
     _, ckpt, _ = mlp_run
     checkpoint = load_checkpoint_file(ckpt)
     five_classes = MLP(num_classes=5, num_hl_features=12)
-    with pytest.raises(CheckpointError, match=r"last\.ckpt: its weights do not fit this data: 'head\.weight'"):
+    with pytest.raises(CheckpointError, match=r"last\.ckpt: its weights do not fit this data: 'backbone\.head\.weight'"):
         check_shapes_fit(checkpoint, five_classes, str(ckpt))
     check_shapes_fit(checkpoint, MLP(num_classes=2, num_hl_features=12), str(ckpt))
 

@@ -89,8 +89,8 @@ def test_hls4ml_c_simulation_of_the_perceptron_agrees_with_pytorch(top_datamodul
     dm = top_datamodules("hl")
     model = registry.create_model("perceptron", num_classes=2, num_hl_features=dm.dims["num_hl_features"]).eval()
     with torch.no_grad():
-        model.linear.weight.uniform_(-0.5, 0.5)  # trained-like weights, reproducibly
-        model.linear.bias.uniform_(-0.5, 0.5)
+        model.backbone.linear.weight.uniform_(-0.5, 0.5)  # trained-like weights, reproducibly
+        model.backbone.linear.bias.uniform_(-0.5, 0.5)
     hls_model, metadata = export_hls4ml(model, tmp_path / "hls", precision="ap_fixed<16,6>")
     assert (tmp_path / "hls" / "firmware" / "jetzoo_tagger.cpp").is_file()
     assert json.loads((tmp_path / "hls" / "jetzoo.json").read_text())["resources"]["multiplications"] == 2 * model.hparams.num_hl_features

@@ -29,13 +29,13 @@ def test_fine_tuning_from_two_classes_to_five_resets_the_head_and_keeps_frozen_w
         "fit", "--model", "mlp", "--data.path", hls4ml_file, "--init_from", pretrained, "--freeze", "body.0.*",
         "--trainer.max_epochs", "2", "--test_after_fit", "false"), cwd=tmp_path)
     assert code == 0, err[-3000:]
-    assert "reset 2 of another shape (head.weight, head.bias)" in out
+    assert "reset 2 of another shape (backbone.head.weight, backbone.head.bias)" in out
     before = load_checkpoint_file(pretrained)["state_dict"]
     after = load_checkpoint_file(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt")["state_dict"]
-    assert after["head.weight"].shape == (5, 32) and before["head.weight"].shape == (2, 32)
+    assert after["backbone.head.weight"].shape == (5, 32) and before["backbone.head.weight"].shape == (2, 32)
     parameters = {n for n, _ in create_model("mlp", num_classes=5, num_hl_features=len(HL_FEATURE_NAMES)).named_parameters()}
-    frozen = sorted(n for n in parameters if n.startswith("body.0."))
-    trained = sorted(n for n in parameters if n.startswith("body.") and n not in frozen)
+    frozen = sorted(n for n in parameters if n.startswith("backbone.body.0."))  # `body.0.*` names them too
+    trained = sorted(n for n in parameters if n.startswith("backbone.body.") and n not in frozen)
     assert frozen and trained
     for name in frozen:
         assert torch.equal(after[name], before[name]), name  # frozen: exactly as loaded
@@ -46,7 +46,7 @@ def test_init_from_refuses_what_cannot_be_meant(mlp_run):
     _, pretrained, _ = mlp_run
     model = create_model("mlp", num_classes=2, num_hl_features=len(HL_FEATURE_NAMES))
     with pytest.raises(CheckpointError, match="matches no parameter"):
-        init_from_checkpoint(model, pretrained, freeze=["backbone.*"])
+        init_from_checkpoint(model, pretrained, freeze=["encoder.*"])
     with pytest.raises(CheckpointError, match="not loaded from it"):
         init_from_checkpoint(model, pretrained, exclude=["body.0.*"], freeze=["body.0.*"])
     with pytest.raises(CheckpointError, match="other features"):
@@ -55,7 +55,7 @@ def test_init_from_refuses_what_cannot_be_meant(mlp_run):
     with pytest.raises(CheckpointError, match="none of its"):
         init_from_checkpoint(create_model("perceptron", num_classes=3, num_hl_features=5), pretrained)
     report = init_from_checkpoint(model, pretrained, include=["body.*"])
-    assert report.loaded and all(k.startswith("body.") for k in report.loaded) and not report.reset
+    assert report.loaded and all(k.startswith("backbone.body.") for k in report.loaded) and not report.reset
 
 
 def test_freeze_without_init_from_is_a_one_line_error_before_any_data_is_made(tmp_path, monkeypatch, capsys):

@@ -11,6 +11,10 @@ sizes and particle counts).
 
 from __future__ import annotations
 
+import inspect
+import typing
+
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -68,6 +72,41 @@ def test_forward_output_shape(name, top_datamodules):
     assert torch.isfinite(out).all()
     if model.task == "tagging":
         assert out.shape == (len(batch["label"]), dm.dims["num_classes"])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_init_annotation_resolves_so_the_parser_validates_it(name):
+    """An annotation that cannot be resolved (a postponed `Literal[...]` read in the wrong module) makes
+    jsonargparse accept any value unvalidated: `--model.cell lstmx` would pass the parser."""
+    init = registry.get_model(name).__init__
+    resolved = typing.get_type_hints(init)  # a hand-written __init__: its own module resolves its strings
+    for p in inspect.signature(init).parameters.values():
+        if isinstance(p.annotation, str):
+            assert p.name in resolved and not isinstance(resolved[p.name], str), f"{p.name}: {p.annotation!r}"
+
+
+# models built on a backbone: a plain nn.Module of tensors (jetzoo.zoo.backbone_task)
+BACKBONED = [n for n in TESTED if declares(n, "backbone_class")]
+
+
+def test_every_built_in_tagger_is_a_backbone_in_the_tagging_task():
+    built_in = [n for n in MODELS if registry.get_model(n).__module__.startswith("jetzoo.")
+                and registry.get_model(n).task == "tagging"]
+    assert built_in and [n for n in built_in if not declares(n, "backbone_class")] == []
+
+
+@pytest.mark.parametrize("name", BACKBONED)
+def test_a_backbone_runs_without_lightning_on_tensors_and_gives_the_models_outputs(name, top_datamodules):
+    model, _, batch = build_for_data(name, top_datamodules)
+    cls = type(model)
+    assert not isinstance(model.backbone, L.LightningModule)
+    arguments = inspect.signature(cls.backbone_class).parameters
+    standalone = cls.backbone_class(**{k: v for k, v in model.hparams.items() if k in arguments})
+    standalone.load_state_dict(model.backbone.state_dict())
+    tensors = [batch[n] for n in standalone.inputs]
+    with torch.no_grad():
+        torch.testing.assert_close(standalone.eval()(*tensors), model.eval()(batch), rtol=0, atol=0)
+    assert list(inspect.signature(standalone.forward).parameters) == list(standalone.inputs)
 
 
 @pytest.mark.parametrize("name", TESTED)

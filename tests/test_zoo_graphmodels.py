@@ -165,7 +165,7 @@ def test_training_step_ignores_padding(name):
             if hasattr(module, "p"):  # dropout layers
                 module.p = 0.0
         if name == "transformer":
-            for block in model.blocks:
+            for block in model.backbone.blocks:
                 block.attn.dropout = 0.0
         model.loss(b).backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
@@ -221,7 +221,7 @@ def test_pair_bias_symmetric_and_zero_on_padding():
     model = eval_model("transformer")
     batch = synthetic_batch(3, 8, seed=8)
     with torch.no_grad():
-        bias = model.pair_bias(batch["p4"], batch["mask"])
+        bias = model.backbone.pair_bias(batch["p4"], batch["mask"])
     assert bias.shape == (3, 4, 8, 8)
     assert torch.equal(bias, bias.transpose(-1, -2))
     pair = batch["mask"][:, :, None] & batch["mask"][:, None, :]
@@ -233,9 +233,9 @@ def test_configs_and_overrides():
     assert sum(p.numel() for p in ParticleNet(config="lite").parameters()) < sum(
         p.numel() for p in ParticleNet().parameters())
     net = ParticleNet(config="lite", k=5, conv_widths=[[16, 16]], fc_widths=[32])
-    assert net.k == 5 and len(net.blocks) == 1 and net.hparams.config == "lite"
+    assert net.backbone.k == 5 and len(net.backbone.blocks) == 1 and net.hparams.config == "lite"
     part = ParticleTransformer(config="lite", num_blocks=2, num_heads=2)
-    assert len(part.blocks) == 2 and part.num_heads == 2
+    assert len(part.backbone.blocks) == 2 and part.backbone.num_heads == 2
     with pytest.raises(ValueError, match="config"):
         ParticleNet(config="huge")
     with pytest.raises(ValueError, match="divisible"):

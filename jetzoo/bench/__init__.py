@@ -122,7 +122,8 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
         raise UsageError(f"rank_by {spec.rank_by!r} is not a column of this data ({', '.join(columns)})")
     info = {"command": command, "data_hash": dhash, "torch": torch.__version__}
     store.write_json(out / "spec.json", asdict(spec))
-    jobs = [(m, s) for m in spec.models for s in spec.seed_list]
+    # seed-major: an interrupted bench has every model at its first seeds rather than the last models at none
+    jobs = [(m, s) for s in spec.seed_list for m in spec.models]
     records: dict[tuple[str, int], dict] = {}
     todo = []
     for model, seed in jobs:

@@ -36,8 +36,8 @@ class DataCache:
         if view not in self.by_view:
             first = self.first()
             dm = create_datamodule(self.spec.name, **self.spec.args)
-            if hasattr(first, "_table") and getattr(first, "_table", None) is not None:
-                dm._table = first._table  # same spec, same jets: read once
+            if hasattr(dm, "reuse_jets_of"):
+                dm.reuse_jets_of(first)  # same spec, same jets: read once
             dm.view = view
             dm.setup("fit")
             self.by_view[view] = dm

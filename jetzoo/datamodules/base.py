@@ -157,6 +157,11 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
             self._table = table
         return self._table
 
+    def reuse_jets_of(self, other: "JetDataModule") -> None:
+        """Take the jets `other` has read: the same source and arguments, read once and viewed several ways."""
+        if getattr(other, "_table", None) is not None:
+            self._table = other._table
+
     @property
     def dims(self) -> dict[str, Any]:
         """Values the data determines; the CLI passes each to a model parameter of that name."""

@@ -31,9 +31,14 @@ DEFAULT_PRECISION = "ap_fixed<16,6>"
 DEFAULT_BACKEND = "Vitis"
 
 
+def _network_holder(model):
+    """The module that declares `hls4ml_network()`: the tagger's backbone, or the model itself."""
+    return getattr(model, "backbone", model)
+
+
 def hls4ml_blocker(model) -> str | None:
     """Why `model` cannot be converted with hls4ml (one line), or None when it can."""
-    if getattr(model, "input_view", None) != "hl" or not hasattr(model, "hls4ml_network"):
+    if getattr(model, "input_view", None) != "hl" or not hasattr(_network_holder(model), "hls4ml_network"):
         return ("hls4ml export covers the dense taggers on high-level features (perceptron, mlp); "
                 f"{type(model).__name__} declares no hls4ml_network()")
     return None
@@ -57,7 +62,7 @@ def export_hls4ml(model, out_dir, checkpoint: dict | None = None, ckpt_path=None
     if reason:
         raise ValueError(reason)
     out_dir = Path(out_dir)
-    network = model.hls4ml_network().eval()
+    network = _network_holder(model).hls4ml_network().eval()
     features = int(model.hparams.num_hl_features)
     config = hls4ml.utils.config_from_pytorch_model(
         network, input_shape=(features,), granularity="name", backend=backend,
@@ -86,7 +91,7 @@ def csim_parity(model, hls_model, n: int = 1000, seed: int = 0) -> dict[str, Any
     features = int(model.hparams.num_hl_features)
     x = torch.randn(n, features, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        expected = model.hls4ml_network().eval()(x).numpy()
+        expected = _network_holder(model).hls4ml_network().eval()(x).numpy()
     got = np.asarray(hls_model.predict(np.ascontiguousarray(x.numpy()))).reshape(expected.shape)
     return {"max_abs_diff": float(np.abs(got - expected).max()),
             "same_class": float((got.argmax(1) == expected.argmax(1)).mean()), "n": n}

@@ -35,33 +35,43 @@ from torch import nn
 
 from jetzoo.zoo.dense import tracing
 from jetzoo.zoo.generative_base import AnomalyDetector
-from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
-class Autoencoder(AnomalyDetector):
+class DenseAutoencoderBackbone(nn.Module):
+    """Dense autoencoder on the leading constituents; the anomaly score is the reconstruction error.
+
+    Papers: Farina, Nakai & Shih (arXiv:1808.08992); Heimel, Kasieczka, Plehn & Thompson
+    (arXiv:1808.08979). Inputs `features` (B, P, F) and `mask` (B, P); output the per-jet score (B,)
+    (see the module docstring).
+
+    Args:
+        num_particle_features: features per particle (set from the data).
+        num_particles: particles per jet in the data (set from the data).
+        num_constituents: leading constituents encoded (at most num_particles).
+        hidden: widths of the encoder's hidden layers (the decoder mirrors them).
+        latent_dim: width of the bottleneck.
+        activation: activation after every hidden layer.
+    """
+
+    inputs = ("features", "mask")
     input_view = "particles"
     exportable = True
     compile_supported = True
 
     def __init__(
         self,
-        num_classes: int = 2,
-        class_names: list[str] | None = None,
         num_particle_features: int = 7,
         num_particles: int = 64,
         num_constituents: int = 10,
         hidden: list[int] = [256, 64],  # noqa: B006 - jsonargparse shows the default
         latent_dim: int = 8,
-        activation: str = "elu",
-        train_classes: list[str] | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        scheduler: str = "cosine",
+        activation: Activation = "elu",
     ):
-        super().__init__(num_classes, class_names, train_classes, lr, weight_decay, scheduler)
-        self.save_hyperparameters()
+        super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
+        self.latent_dim = latent_dim
         self.n_constituents = min(num_constituents, num_particles)
         self.input_dim = self.n_constituents * (num_particle_features + 1)
         widths = list(hidden)
@@ -75,10 +85,10 @@ class Autoencoder(AnomalyDetector):
     def _latent_out(self, latent_dim: int) -> int:
         return latent_dim
 
-    def flat_input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def flat_input(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, D): the leading constituents' features and mask, flattened; padded when P < n."""
-        feats, mask = batch["features"], batch["mask"].to(batch["features"].dtype)
-        x = torch.cat([feats * mask[..., None], mask[..., None]], -1)
+        mask = mask.to(features.dtype)
+        x = torch.cat([features * mask[..., None], mask[..., None]], -1)
         if tracing():  # P is a constant to Python while tracing: always pad, then cut
             x = F.pad(x, (0, 0, 0, self.n_constituents))
         x = x[:, : self.n_constituents]
@@ -86,34 +96,40 @@ class Autoencoder(AnomalyDetector):
             x = F.pad(x, (0, 0, 0, self.n_constituents - x.shape[1]))
         return x.flatten(1)
 
-    def reconstruction_error(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        x = self.flat_input(batch)
+    def reconstruction_error(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.flat_input(features, mask)
         return (self.decoder(self.encoder(x)) - x).pow(2).mean(-1)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.reconstruction_error(batch)
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.reconstruction_error(features, mask)
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.reconstruction_error(batch).mean()
+    def loss(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.reconstruction_error(features, mask).mean()
 
 
-class VariationalAutoencoder(Autoencoder):
-    input_view = "particles"
+class VariationalAutoencoderBackbone(DenseAutoencoderBackbone):
+    """Variational autoencoder on the leading constituents (Cerri et al., arXiv:1811.10276).
+
+    Inputs and output as the autoencoder's; the score is the per-jet negative ELBO or its
+    reconstruction term, with z = μ(x) (see the module docstring).
+
+    Args:
+        beta: weight of the KL term.
+        score: the anomaly score, `elbo` or `reco` (reconstruction error alone).
+    """
 
     def __init__(self, beta: float = 1.0, score: Literal["elbo", "reco"] = "elbo", **kwargs):
-        """`beta`: weight of the KL term; `score`: the anomaly score, `elbo` or `reco` (reconstruction
-        error alone). Every argument of `autoencoder` applies (`**kwargs`)."""
         if score not in ("elbo", "reco"):
             raise ValueError(f"unknown score '{score}' (elbo, reco)")
         super().__init__(**kwargs)
-        self.latent_dim, self.beta, self.score = self.hparams.latent_dim, beta, score
+        self.beta, self.score = beta, score
 
     def _latent_out(self, latent_dim: int) -> int:
         return 2 * latent_dim  # mean and log-variance
 
-    def terms(self, batch: dict[str, torch.Tensor], sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def terms(self, features: torch.Tensor, mask: torch.Tensor, sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-jet (Σ_d squared error, KL) with z sampled (training) or z = μ."""
-        x = self.flat_input(batch)
+        x = self.flat_input(features, mask)
         mu, logvar = self.encoder(x).chunk(2, -1)
         logvar = logvar.clamp(-10, 10)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
@@ -121,11 +137,23 @@ class VariationalAutoencoder(Autoencoder):
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
         return reco, kl
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        reco, kl = self.terms(batch, sample=False)
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        reco, kl = self.terms(features, mask, sample=False)
         value = reco + self.beta * kl if self.score == "elbo" else reco
         return value / self.input_dim
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        reco, kl = self.terms(batch, sample=self.training)
+    def loss(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        reco, kl = self.terms(features, mask, sample=self.training)
         return ((reco + self.beta * kl) / self.input_dim).mean()
+
+
+class Autoencoder(AnomalyDetector):
+    """`autoencoder`: dense autoencoder anomaly detector, trained on background jets only."""
+
+    backbone_class = DenseAutoencoderBackbone
+
+
+class VariationalAutoencoder(Autoencoder):
+    """`vae`: variational autoencoder anomaly detector, trained on background jets only."""
+
+    backbone_class = VariationalAutoencoderBackbone

@@ -1,13 +1,22 @@
-"""The tagger contract: one LightningModule base for binary and multi-class jet tagging.
+"""The tagging task: one LightningModule for binary and multi-class jet tagging around a backbone.
 
-A tagger subclasses `JetTagger`, sets the class attribute `input_view` (see docs/DESIGN.md),
-builds its network in `__init__`, whose own arguments are the architecture's, and implements
-`forward(batch) -> logits` of shape (B, num_classes). The shared training arguments (class names,
-lr, weight decay, scheduler, ...) are the base's: a tagger's `__init__` ends its signature with
-`**kwargs` and calls `super().__init__(num_classes, **kwargs)` (the CLI and `--help` show the
-base's arguments under the model's), and the base saves every argument of the chain as
-hyperparameters. The older contract (the shared arguments re-declared, passed positionally, then
-`self.save_hyperparameters()`) keeps working unchanged, for plugins written against it. The base provides the loss, AdamW with an optional cosine or
+A tagger is a backbone and one line: the network is a plain `torch.nn.Module` whose `forward`
+takes tensors (`hl`; `image`; or some of `features`, `points`, `p4`, `mask`, named by its `inputs`
+class attribute, in that order) and returns logits (B, num_classes), usable without Lightning;
+the registered class is
+
+    class MLP(JetTagger):
+        backbone_class = MLPBackbone  # plus a one-line class docstring: the registry's summary
+
+and gets its `__init__` (the backbone's arguments, then the shared ones below), docstring and
+`forward(batch)` from `jetzoo.zoo.backbone_task`. The network's parameters are named
+`backbone.*`; checkpoints written before the backbones (names without the prefix) still load.
+
+The contract of earlier versions keeps working unchanged, for plugins written against it (kept
+at least until jetzoo 0.4, docs/DESIGN.md §5): a subclass that builds its network in its own
+`__init__` (ending in `**kwargs` passed to `super().__init__(num_classes, **kwargs)`, or
+re-declaring the shared arguments, passing them positionally and calling
+`self.save_hyperparameters()`) and implements `forward(batch) -> logits`. The task provides the loss, AdamW with an optional cosine or
 one-cycle schedule, accuracy / AUC / background rejection on val and test (jetzoo.metrics:
 computed in float64 from the logits gathered across DDP processes; names, lower bounds and
 the test-time bootstrap intervals are described there), and `predict_step` returning per-jet
@@ -33,6 +42,7 @@ from torchmetrics import MeanMetric
 
 from jetzoo.errors import JetDataError
 from jetzoo.metrics import LogitsAndLabels, bootstrap_intervals, evaluate, format_summary
+from jetzoo.zoo.backbone_task import BackboneTask
 
 # bootstrap resamples of the test metrics' intervals (seed 0): ~0.1 s for a binary tagger on 4k jets
 TEST_BOOTSTRAP_RESAMPLES = 300
@@ -55,7 +65,7 @@ def configure_adamw(module: L.LightningModule, lr: float, weight_decay: float, s
     return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-class JetTagger(L.LightningModule, ABC):
+class JetTagger(BackboneTask, L.LightningModule, ABC):
     """Base class of every jet tagger. Subclasses implement `forward(batch) -> logits`.
 
     Args:
@@ -91,7 +101,8 @@ class JetTagger(L.LightningModule, ABC):
         self.signal_efficiencies = list(signal_efficiencies) if signal_efficiencies is not None else None
         self.val_metrics = self._metric_collection()
         self.test_metrics = self._metric_collection()
-        # every argument of the __init__ chain, the subclass's included (Lightning collects the frames)
+        # every argument of the __init__ chain, the subclass's included (Lightning collects the frames;
+        # a backbone tagger's installed __init__ saves its arguments itself)
         self.save_hyperparameters()
 
     def _metric_collection(self) -> nn.ModuleDict:

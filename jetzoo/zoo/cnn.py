@@ -18,7 +18,7 @@ from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
-class JetImageCNN(JetTagger):
+class JetImageCNNBackbone(nn.Module):
     """Convolutional network on jet images (see the module docstring for the papers and shapes).
 
     Args:
@@ -33,9 +33,9 @@ class JetImageCNN(JetTagger):
         dropout: dropout probability in the dense layers.
         batch_norm: batch normalisation after every convolution.
         intensity_scale: the pT-fraction image is multiplied by this before the first convolution.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
 
+    inputs = ("image",)
     input_view = "image"
     exportable = True
     compile_supported = True
@@ -52,10 +52,8 @@ class JetImageCNN(JetTagger):
         dropout: float = 0.1,
         batch_norm: bool = True,
         intensity_scale: float = 10.0,
-        **kwargs,
     ):
-        """`intensity_scale` multiplies the pT-fraction pixels (mostly << 1) before the first layer."""
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
         if not filters:
@@ -84,5 +82,11 @@ class JetImageCNN(JetTagger):
             nn.Linear(dense[-1] if dense else flat, num_classes),
         )
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.features(batch["image"] * self.intensity_scale))
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(image * self.intensity_scale))
+
+
+class JetImageCNN(JetTagger):
+    """`cnn`: convolutional network on jet images (de Oliveira et al.; Kasieczka et al.)."""
+
+    backbone_class = JetImageCNNBackbone

@@ -19,8 +19,6 @@ Output: logits (B, num_classes).
 
 from __future__ import annotations
 
-from abc import abstractmethod
-
 import torch
 from torch import nn
 
@@ -29,7 +27,7 @@ from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
-class _FlowNetwork(JetTagger):
+class _FlowNetworkBackbone(nn.Module):
     """Shared Φ / F construction; subclasses define the per-particle input and weights."""
 
     input_view = "particles"
@@ -46,15 +44,12 @@ class _FlowNetwork(JetTagger):
         self.f = dense_stack(f_sizes, phi_sizes[-1], activation, dropout)
         self.head = nn.Linear(f_sizes[-1] if f_sizes else phi_sizes[-1], num_classes)
 
-    @abstractmethod
-    def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(B, latent) sum over particles of the per-particle map Phi."""
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.f(self.latent(batch)))
+    def classify(self, latent: torch.Tensor) -> torch.Tensor:
+        """Logits (B, num_classes) of F on the summed latent vector (B, latent)."""
+        return self.head(self.f(latent))
 
 
-class ParticleFlowNetwork(_FlowNetwork):
+class ParticleFlowNetworkBackbone(_FlowNetworkBackbone):
     """PFN: F(Σ_i Φ(p_i)) on the standardised particle features (see the module docstring).
 
     Args:
@@ -64,8 +59,9 @@ class ParticleFlowNetwork(_FlowNetwork):
         f_sizes: widths of the network F on the summed latent vector.
         activation: activation of Φ and F.
         dropout: dropout probability in F.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
+
+    inputs = ("features", "mask")
 
     def __init__(
         self,
@@ -75,18 +71,19 @@ class ParticleFlowNetwork(_FlowNetwork):
         f_sizes: list[int] = [100, 100, 100],  # noqa: B006
         activation: Activation = "relu",
         dropout: float = 0.0,
-        **kwargs,
     ):
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         self._build(num_particle_features, phi_sizes, f_sizes, num_classes, activation, dropout)
 
-    def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def latent(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Σ_i Φ(p_i) over the real particles: (B, latent)."""
-        mask = batch["mask"].unsqueeze(-1).to(batch["features"].dtype)
-        return (self.phi(batch["features"]) * mask).sum(1)
+        return (self.phi(features) * mask.unsqueeze(-1).to(features.dtype)).sum(1)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.latent(features, mask))
 
 
-class EnergyFlowNetwork(_FlowNetwork):
+class EnergyFlowNetworkBackbone(_FlowNetworkBackbone):
     """EFN: F(Σ_i z_i Φ(Δη_i, Δφ_i)), infrared and collinear safe (see the module docstring).
 
     Args:
@@ -96,8 +93,9 @@ class EnergyFlowNetwork(_FlowNetwork):
         activation: activation of Φ and F.
         dropout: dropout probability in F.
         angle_scale: (Δη, Δφ) are multiplied by this before Φ.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
+
+    inputs = ("points", "p4", "mask")
 
     def __init__(
         self,
@@ -107,10 +105,8 @@ class EnergyFlowNetwork(_FlowNetwork):
         activation: Activation = "relu",
         dropout: float = 0.0,
         angle_scale: float = 2.5,
-        **kwargs,
     ):
-        """`angle_scale` multiplies (Δη, Δφ) before Φ (a fixed rescaling; IRC safety is kept)."""
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         self.angle_scale = angle_scale
         self._build(2, phi_sizes, f_sizes, num_classes, activation, dropout)
 
@@ -120,8 +116,23 @@ class EnergyFlowNetwork(_FlowNetwork):
         pt = kinematics.pt(p4) * mask.to(p4.dtype)
         return pt / pt.sum(1, keepdim=True).clamp_min(torch.finfo(p4.dtype).tiny)
 
-    def latent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def latent(self, points: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Σ_i z_i Φ(Δη_i, Δφ_i): (B, latent)."""
-        z = self.energy_fractions(batch["p4"], batch["mask"])
-        phi = self.phi(batch["points"] * self.angle_scale)
+        z = self.energy_fractions(p4, mask)
+        phi = self.phi(points * self.angle_scale)
         return (z.unsqueeze(-1).to(phi.dtype) * phi).sum(1)
+
+    def forward(self, points: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.latent(points, p4, mask))
+
+
+class ParticleFlowNetwork(JetTagger):
+    """`pfn`: Particle Flow Network, Deep Sets on the particle features (Komiske, Metodiev, Thaler)."""
+
+    backbone_class = ParticleFlowNetworkBackbone
+
+
+class EnergyFlowNetwork(JetTagger):
+    """`efn`: Energy Flow Network, IRC-safe Deep Sets on pT fractions and angles (Komiske, Metodiev, Thaler)."""
+
+    backbone_class = EnergyFlowNetworkBackbone

@@ -44,6 +44,7 @@ from torchmetrics import CatMetric
 from torchmetrics.functional.classification import binary_auroc
 
 from jetzoo.metrics import RejectionPoint, background_rejection
+from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
@@ -103,8 +104,20 @@ class GenerativeModel(L.LightningModule, ABC):
         """The scalar the module's training lowers."""
 
 
-class AnomalyDetector(GenerativeModel):
-    """Base of the anomaly detectors: trained on `train_classes`, scored on all classes in test."""
+class AnomalyDetector(BackboneTask, GenerativeModel):
+    """The anomaly-detection task: trained on `train_classes`, scored on all classes in test.
+
+    A detector is a backbone (`backbone_class`, jetzoo.zoo.backbone_task) whose `forward(tensors)` is
+    the per-jet score (B,) and whose `loss(tensors)` is the scalar training lowers.
+
+    Args:
+        num_classes: number of classes (set from the data).
+        class_names: the classes (set from the data).
+        train_classes: the background classes trained on (default: those of QCD, g, q in the data).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        scheduler: learning-rate schedule, stepped per batch over the whole fit.
+    """
 
     task: ClassVar[str] = "anomaly"
     train_classes: list[str] = BACKGROUND_CLASSES
@@ -128,6 +141,11 @@ class AnomalyDetector(GenerativeModel):
         self.train_classes = wanted
         self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
         self.test_scores, self.test_labels = gathered(), gathered()
+        self.save_hyperparameters()
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The backbone's training loss on the batch."""
+        return self.backbone.loss(*self.backbone_inputs(batch))
 
     def training_step(self, batch, batch_idx):
         loss = self.loss(batch)

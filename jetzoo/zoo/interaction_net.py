@@ -31,7 +31,7 @@ from jetzoo.zoo.dense import tracing
 from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 
 
-class InteractionNetwork(JetTagger):
+class InteractionNetworkBackbone(nn.Module):
     """JEDI-net interaction network on all particle pairs (see the module docstring).
 
     Args:
@@ -43,9 +43,9 @@ class InteractionNetwork(JetTagger):
         activation: activation of every network.
         dropout: dropout probability in the classifier.
         max_particles: the hardest particles kept (cost grows as P^2); 0 keeps all.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
 
+    inputs = ("features", "p4", "mask")
     input_view = "particles"
     permutation_invariant = True
     exportable = True
@@ -61,9 +61,8 @@ class InteractionNetwork(JetTagger):
         activation: Activation = "relu",
         dropout: float = 0.0,
         max_particles: int = 30,
-        **kwargs,
     ):
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
         if not edge_sizes or not node_sizes:
@@ -85,9 +84,9 @@ class InteractionNetwork(JetTagger):
             nn.Linear(classifier_sizes[-1] if classifier_sizes else node_sizes[-1], num_classes),
         )
 
-    def _select(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _select(self, x: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features and mask of the `max_particles` hardest real particles (all when 0 or fewer exist)."""
-        x, mask, p4 = batch["features"], batch["mask"].bool(), batch["p4"]
+        mask = mask.bool()
         k = self.max_particles
         if k > 0 and tracing():
             x, p4 = (torch.nn.functional.pad(t, (0, 0, 0, k)) for t in (x, p4))
@@ -100,8 +99,8 @@ class InteractionNetwork(JetTagger):
         x = torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
         return x, torch.gather(mask, 1, idx)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        x, mask = self._select(batch)
+    def forward(self, features: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x, mask = self._select(features, p4, mask)
         n = x.shape[1]
         # pair (r, s): both real, r != s
         position = torch.arange(n, device=x.device)
@@ -113,3 +112,9 @@ class InteractionNetwork(JetTagger):
         o = self.node_net(torch.cat([x, e_bar], dim=-1))
         o_sum = (o * mask.unsqueeze(-1).to(o.dtype)).sum(1)  # (B, D_o)
         return self.classifier(o_sum)
+
+
+class InteractionNetwork(JetTagger):
+    """`interaction-net`: the JEDI-net interaction network on all particle pairs (Moreno et al.)."""
+
+    backbone_class = InteractionNetworkBackbone

@@ -31,11 +31,11 @@ def dense_stack(widths, in_features: int, activation: str = "relu", dropout: flo
     return nn.Sequential(*layers)
 
 
-class MLP(JetTagger):
+class MLPBackbone(nn.Module):
     """Dense network on the high-level jet features (the hls4ml jet-tagging MLP family).
 
-    Input `hl` (B, num_hl_features), standardised; output logits (B, num_classes). Benchmarks:
-    benchmarks/quality_table.md.
+    Paper: Duarte et al., arXiv:1804.06913. Input `hl` (B, num_hl_features), standardised; output
+    logits (B, num_classes). Benchmarks: benchmarks/quality_table.md.
 
     Args:
         num_classes: number of classes (set from the data).
@@ -44,9 +44,9 @@ class MLP(JetTagger):
         activation: activation after every hidden layer.
         dropout: dropout probability after every hidden layer.
         batch_norm: batch normalisation after every hidden linear layer.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
 
+    inputs = ("hl",)
     input_view = "hl"
     exportable = True
     compile_supported = True
@@ -59,17 +59,22 @@ class MLP(JetTagger):
         activation: Activation = "relu",
         dropout: float = 0.0,
         batch_norm: bool = True,
-        **kwargs,
     ):
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
         self.body = dense_stack(hidden, num_hl_features, activation, dropout, batch_norm)
         self.head = nn.Linear(hidden[-1] if hidden else num_hl_features, num_classes)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.body(batch["hl"]))
+    def forward(self, hl: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(hl))
 
     def hls4ml_network(self) -> nn.Sequential:
         """The network as plain layers, hl (B, F) -> logits, for `jetzoo export --format hls4ml`."""
         return nn.Sequential(*self.body, self.head)
+
+
+class MLP(JetTagger):
+    """`mlp`: dense network on the high-level jet features (the hls4ml jet-tagging MLP family)."""
+
+    backbone_class = MLPBackbone

@@ -136,7 +136,7 @@ class EdgeConvBlock(nn.Module):
         return torch.relu_((h if self.shortcut is None else self.shortcut(h)) + agg)
 
 
-class ParticleNet(JetTagger):
+class ParticleNetBackbone(nn.Module):
     """ParticleNet, EdgeConv blocks on the particle cloud (see the module docstring for the paper and
     shapes); `particlenet-lite` is its CPU configuration.
 
@@ -149,16 +149,15 @@ class ParticleNet(JetTagger):
         fc_widths: widths of the dense layers after pooling.
         dropout: dropout probability in the dense layers.
         fusion: fuse the concatenated block outputs (linear, batch norm, ReLU) before pooling.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
 
+    inputs = ("features", "points", "mask")
     input_view = "particles"
     permutation_invariant = True
     exportable = True
     compile_supported = True
     compile_in_training = False  # training keeps the packed path (its batch norm skips padding)
     dense_path = False  # True: always the dense path (see jetzoo.zoo.dense)
-    cpu_variant = "particlenet-lite"  # the registry name the CPU tests and benchmarks use
 
     def __init__(
         self,
@@ -170,12 +169,12 @@ class ParticleNet(JetTagger):
         fc_widths: list[int] | None = None,
         dropout: float = 0.1,
         fusion: bool = True,
-        **kwargs,
     ):
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         if config not in CONFIGS:
             raise ValueError(f"unknown ParticleNet config '{config}' ({', '.join(CONFIGS)})")
         cfg = CONFIGS[config]
+        self.config = config
         self.k = int(k if k is not None else cfg["k"])
         conv_widths = [list(w) for w in (conv_widths if conv_widths is not None else cfg["conv_widths"])]
         fc_widths = list(fc_widths if fc_widths is not None else cfg["fc_widths"])
@@ -208,10 +207,10 @@ class ParticleNet(JetTagger):
         weight = valid.to(coords.dtype)
         return nbr, weight / weight.sum(1, keepdim=True).clamp(min=1)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if use_dense(self, exact_in_training=False):
-            return self.forward_dense(batch["features"], batch["points"], batch["mask"].bool())
-        mask, feats, points = left_align(batch["mask"].bool(), batch["features"], batch["points"])
+            return self.forward_dense(features, points, mask.bool())
+        mask, feats, points = left_align(mask.bool(), features, points)
         b, p = mask.shape
         rows = mask.reshape(-1).nonzero().squeeze(1)  # flat (b * p + i) index of every real particle
         packed_of = torch.full((b * p,), -1, dtype=torch.long, device=mask.device)
@@ -260,11 +259,16 @@ class ParticleNet(JetTagger):
         return self.head(self.fc(pooled))
 
 
+class ParticleNet(JetTagger):
+    """`particlenet`: ParticleNet, dynamic-graph EdgeConv on the particle cloud (Qu & Gouskos), the paper's size."""
+
+    backbone_class = ParticleNetBackbone
+    cpu_variant = "particlenet-lite"  # the registry name the CPU tests and benchmarks use
+
+
 class ParticleNetLite(ParticleNet):
     """`particlenet-lite`: ParticleNet in its CPU configuration, `particlenet` with `config="lite"`
     (k = 7, EdgeConv blocks (32,32,32) and (64,64,64), dense 128); every argument of `particlenet` applies."""
 
+    backbone_defaults = {"config": "lite"}
     cpu_variant = None
-
-    def __init__(self, config: Literal["full", "lite"] = "lite", **kwargs):
-        super().__init__(config=config, **kwargs)

@@ -32,7 +32,7 @@ from jetzoo.zoo.mlp import ACTIVATIONS, Activation, dense_stack
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 
-class ConstituentRNN(JetTagger):
+class ConstituentRNNBackbone(nn.Module):
     """GRU or LSTM over the pT-ordered constituents (see the module docstring for the papers and shapes).
 
     Args:
@@ -47,10 +47,9 @@ class ConstituentRNN(JetTagger):
         dense: widths of the dense head.
         activation: activation of the embedding and the dense head.
         dropout: dropout probability in the dense head.
-        lr: AdamW learning rate (higher than the other models' default).
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
 
+    inputs = ("features", "mask")
     input_view = "particles"
     exportable = True  # unidirectional cells; see `export_blocker`
     compile_supported = True
@@ -59,7 +58,7 @@ class ConstituentRNN(JetTagger):
     @property
     def export_blocker(self) -> str | None:
         """Why this configuration cannot be exported, or None."""
-        if self.hparams.bidirectional:
+        if self.bidirectional:
             return "a bidirectional rnn has no dense path (its backward direction would read the padding first)"
         return None
 
@@ -76,11 +75,8 @@ class ConstituentRNN(JetTagger):
         dense: list[int] = [64],  # noqa: B006 - jsonargparse shows the default
         activation: Activation = "relu",
         dropout: float = 0.1,
-        lr: float = 3e-3,
-        **kwargs,
     ):
-        """`embed_dim` > 0 adds a per-particle linear embedding before the recurrent cell."""
-        super().__init__(num_classes, lr=lr, **kwargs)
+        super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown cell '{cell}' ({', '.join(CELLS)})")
         if activation not in ACTIVATIONS:
@@ -91,7 +87,7 @@ class ConstituentRNN(JetTagger):
         else:
             self.embed = nn.Identity()
             in_size = num_particle_features
-        self.cell = cell
+        self.cell, self.bidirectional = cell, bidirectional
         self.rnn = CELLS[cell](
             in_size,
             hidden_size,
@@ -106,10 +102,10 @@ class ConstituentRNN(JetTagger):
             nn.Linear(dense[-1] if dense else out, num_classes),
         )
 
-    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The final hidden state of the last layer (both directions concatenated): (B, out)."""
-        x, mask = batch["features"], batch["mask"].bool()
-        if use_dense(self) and not self.hparams.bidirectional:
+        mask = mask.bool()
+        if use_dense(self) and not self.bidirectional:
             return self.encode_dense(x, mask)
         # real particles first, in their given (pT) order, should a source interleave padding
         order = (~mask).to(torch.int8).argsort(dim=1, stable=True)
@@ -118,7 +114,7 @@ class ConstituentRNN(JetTagger):
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, state = self.rnn(packed)
         h = state[0] if self.cell == "lstm" else state  # (layers * directions, B, hidden)
-        if self.hparams.bidirectional:
+        if self.bidirectional:
             return torch.cat([h[-2], h[-1]], dim=-1)
         return h[-1]
 
@@ -133,5 +129,12 @@ class ConstituentRNN(JetTagger):
         last = (counts - 1).clamp(min=0).unsqueeze(-1).expand(-1, 1, out.size(-1))
         return out.gather(1, last).squeeze(1)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.encode(batch))
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encode(features, mask))
+
+
+class ConstituentRNN(JetTagger):
+    """`rnn`: GRU or LSTM over the pT-ordered jet constituents (Egan et al.; Guest et al.)."""
+
+    backbone_class = ConstituentRNNBackbone
+    task_defaults = {"lr": 3e-3}  # higher than the other models' default

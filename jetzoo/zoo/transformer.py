@@ -153,7 +153,7 @@ def _pointwise_stack(in_dim: int, dims: list[int], norm_first: nn.Module, final_
     return nn.Sequential(*(layers if final_act else layers[:-1]))
 
 
-class ParticleTransformer(JetTagger):
+class ParticleTransformerBackbone(nn.Module):
     """Particle Transformer (ParT), attention with pairwise-interaction bias (see the module docstring
     for the paper and shapes); `part-lite` is its CPU configuration.
 
@@ -168,16 +168,15 @@ class ParticleTransformer(JetTagger):
         num_class_blocks: class-attention blocks.
         ffn_ratio: feed-forward width as a multiple of the attention width.
         dropout: dropout probability in the particle-attention blocks.
-        **kwargs: the shared arguments of `JetTagger` (class_names, lr, weight_decay, scheduler, ...).
     """
 
+    inputs = ("features", "p4", "mask")
     input_view = "particles"
     permutation_invariant = True
     exportable = True
     compile_supported = True
     compile_in_training = False  # training keeps the packed path (its batch norm skips padding)
     dense_path = False  # True: always the dense path (see jetzoo.zoo.dense)
-    cpu_variant = "part-lite"  # the registry name the CPU tests and benchmarks use
 
     def __init__(
         self,
@@ -191,9 +190,8 @@ class ParticleTransformer(JetTagger):
         num_class_blocks: int | None = None,
         ffn_ratio: int = 4,
         dropout: float = 0.1,
-        **kwargs,
     ):
-        super().__init__(num_classes, **kwargs)
+        super().__init__()
         if config not in CONFIGS:
             raise ValueError(f"unknown ParticleTransformer config '{config}' ({', '.join(CONFIGS)})")
         given = {"embed_dims": embed_dims, "pair_embed_dims": pair_embed_dims, "num_heads": num_heads,
@@ -202,6 +200,7 @@ class ParticleTransformer(JetTagger):
         if not cfg["embed_dims"]:
             raise ValueError("ParticleTransformer needs at least one embedding width")
         dim, heads = cfg["embed_dims"][-1], cfg["num_heads"]
+        self.config = config
         self.num_heads = heads
 
         self.input_bn = nn.BatchNorm1d(num_particle_features)
@@ -251,10 +250,10 @@ class ParticleTransformer(JetTagger):
         bias = e.new_zeros(b, p, p, self.num_heads).index_put((jet, i, j), e).index_put((jet, j, i), e)
         return bias.permute(0, 3, 1, 2)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if use_dense(self, exact_in_training=False):
-            return self.forward_dense(batch["features"], batch["p4"], batch["mask"].bool())
-        mask, feats, p4 = left_align(batch["mask"].bool(), batch["features"], batch["p4"])
+            return self.forward_dense(features, p4, mask.bool())
+        mask, feats, p4 = left_align(mask.bool(), features, p4)
         b, p = mask.shape
         real = mask.nonzero(as_tuple=True)
         h = self.embed(self.input_bn(feats[real]))
@@ -292,11 +291,16 @@ class ParticleTransformer(JetTagger):
         return self.head(self.norm(x_cls.squeeze(1)))
 
 
+class ParticleTransformer(JetTagger):
+    """`part`: Particle Transformer (ParT), attention with pairwise-interaction bias (Qu, Li, Qian), the paper's size."""
+
+    backbone_class = ParticleTransformerBackbone
+    cpu_variant = "part-lite"  # the registry name the CPU tests and benchmarks use
+
+
 class ParticleTransformerLite(ParticleTransformer):
     """`part-lite`: ParT in its CPU configuration, `part` with `config="lite"` (embedding (64, 64), pair
     embedding (32, 32), 4 heads, 3 blocks, 1 class block); every argument of `part` applies."""
 
+    backbone_defaults = {"config": "lite"}
     cpu_variant = None
-
-    def __init__(self, config: Literal["full", "lite"] = "lite", **kwargs):
-        super().__init__(config=config, **kwargs)
