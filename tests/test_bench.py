@@ -222,3 +222,15 @@ def test_plots_and_the_test_roc_of_a_checkpoint(tmp_path):
     assert run_directory(Trainer()) == tmp_path
     Trainer.fast_dev_run = True
     assert run_directory(Trainer()) is None
+
+
+def test_the_public_leaderboard_json_is_standard_json_with_null_for_nan(tmp_path):
+    """A one-seed row's σ is NaN; `leaderboard.json` is read by other tools, and NaN is not JSON."""
+    store.write_json(tmp_path / "board.json", {"std": float("nan"), "values": [np.float64("inf"), 1.5]}, strict=True)
+
+    def refuse(constant):
+        raise ValueError(f"not standard JSON: {constant}")
+
+    assert json.loads((tmp_path / "board.json").read_text(), parse_constant=refuse) == {"std": None, "values": [None, 1.5]}
+    store.write_json(tmp_path / "record.json", {"std": float("nan")})  # run records keep NaN for Python to read back
+    assert np.isnan(json.loads((tmp_path / "record.json").read_text())["std"])

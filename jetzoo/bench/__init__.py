@@ -242,4 +242,4 @@ def write_tables(spec: BenchSpec, out: Path, records, columns, info, significanc
         "rank_by": spec.rank_by, "rows": ranked(rows), "significance": significance,
         "runs": [records[k] for k in sorted(records, key=lambda k: (k[0], k[1]))],
         "references": spec.references,
-    })
+    }, strict=True)

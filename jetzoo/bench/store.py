@@ -41,8 +41,23 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def write_json(path: Path, obj) -> None:
-    write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default) + "\n")
+def write_json(path: Path, obj, strict: bool = False) -> None:
+    """`obj` as JSON. `strict`: standard JSON for other tools, a NaN or infinity written as null (a
+    one-seed row's σ, a metric of a class absent from the test set); the run records keep NaN,
+    which Python's json reads back as a float."""
+    if strict:
+        obj = _finite_or_null(json.loads(json.dumps(obj, default=_json_default)))
+    write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default, allow_nan=not strict) + "\n")
+
+
+def _finite_or_null(obj):
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_null(v) for v in obj]
+    return obj
 
 
 def _json_default(obj):
