@@ -101,6 +101,27 @@ def test_balance_classes_equalises_the_training_split():
     assert counts[0] == counts[1]
 
 
+def test_max_train_jets_keeps_nested_training_subsets_and_the_same_test_set(table):
+    """Training-size curves: fewer training jets, the same val and test jets (not `max_jets`, which
+    shrinks the test set too)."""
+    def setup(n):
+        dm = TableDataModule(table, view="hl", seed=7, max_train_jets=n)
+        dm.setup("fit")
+        return dm
+
+    full, half, small = setup(None), setup(200), setup(50)
+    assert (half.split_sizes["train"], small.split_sizes["train"]) == (200, 50) and full.split_sizes["train"] > 400
+    for split in ("val", "test"):
+        assert half.split_sizes[split] == small.split_sizes[split] == full.split_sizes[split]
+        assert torch.equal(full.datasets[split].arrays["label"], small.datasets[split].arrays["label"])
+    train = full.split_indices()["train"]
+    kept = {n: set(setup(n)._at_most_train_jets(train).tolist()) for n in (50, 200)}
+    assert kept[50] < kept[200] < set(train.tolist())  # nested subsets of the train split
+    assert kept[50] == set(small._at_most_train_jets(train).tolist())  # fixed by the seed
+    with pytest.raises(ValueError, match="max_train_jets must be >= 1"):
+        TableDataModule(table, max_train_jets=0)
+
+
 def test_cloud_view_is_the_30_hardest_particles_with_pt_fractions(table):
     dm = TableDataModule(table, view="cloud")
     dm.setup("fit")

@@ -113,6 +113,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         seed: int = 42,
         balance_classes: bool = False,
         max_jets: int | None = None,
+        max_train_jets: int | None = None,
         num_workers: int = 0,
         view: str | None = None,
         classes: list[str] | None = None,
@@ -129,6 +130,12 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         self.image_options = dict(size=image_size, center=image_center, rotate=image_rotate, flip=image_flip)
         self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
         self.balance_classes, self.max_jets, self.num_workers = balance_classes, max_jets, num_workers
+        # training-size curves on one fixed test set: at most this many training jets, a random subset of
+        # the train split (fixed by `seed`, and nested: a smaller size keeps a subset of a larger one's);
+        # val and test are unchanged. `max_jets` instead shrinks the whole sample, test included.
+        if max_train_jets is not None and max_train_jets < 1:
+            raise ValueError(f"max_train_jets must be >= 1 (None keeps the whole train split), got {max_train_jets}")
+        self.max_train_jets = max_train_jets
         self.view = view
         self.classes = list(classes) if classes else None
         # streaming (streaming_datamodule.py): "auto" streams sources larger on disk than memory_budget GB
@@ -317,6 +324,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
             splits[name] = self._keep_classes(splits[name], train_classes)
         if self.balance_classes:
             splits["train"] = self._balance(splits["train"])
+        splits["train"] = self._at_most_train_jets(splits["train"])
         self.split_sizes = {k: len(v) for k, v in splits.items()}
         arrays = {k: self._view_arrays(self.table.subset(v), view) for k, v in splits.items()}
         if not (evaluating and self._use_recorded_standardisation()):
@@ -325,6 +333,13 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
             data = self._standardise(arrays[name])
             data["label"] = self.table.labels[idx]
             self.datasets[name] = DictDataset({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in data.items()})
+
+    def _at_most_train_jets(self, train: np.ndarray) -> np.ndarray:
+        """The first `max_train_jets` of one seeded permutation of the train split, in file order."""
+        if self.max_train_jets is None or len(train) <= self.max_train_jets:
+            return train
+        order = np.random.default_rng([self.seed, 0x7261696E]).permutation(len(train))[: self.max_train_jets]
+        return train[np.sort(order)]
 
     # --- loaders --------------------------------------------------------------------------------
     def _collate(self, items) -> dict[str, torch.Tensor]:

@@ -103,6 +103,11 @@ class StreamingMixin:
         return [name for name, n in zip(index.class_names, counts) if n > 0]
 
     def _setup_streaming(self, view: str, train_classes, stage) -> None:
+        if getattr(self, "max_train_jets", None) is not None:
+            from jetzoo.errors import JetDataError
+
+            raise JetDataError(f"{self.path}: --data.max_train_jets needs the in-memory path (--data.streaming false); "
+                               "streaming serves the whole train split")
         index, classes = self.stream_index, self.stream_classes()
         read, _ = self.chunk_reader(hl_only=view == "hl")
         evaluating = stage in ("test", "predict", "validate") and self.checkpoint_record
