@@ -85,6 +85,16 @@ def test_every_init_annotation_resolves_so_the_parser_validates_it(name):
             assert p.name in resolved and not isinstance(resolved[p.name], str), f"{p.name}: {p.annotation!r}"
 
 
+@pytest.mark.parametrize("name", TESTED)
+def test_the_bench_counts_flops_of_every_model(name, top_datamodules):
+    """`jetzoo bench`'s FLOPs column (torch's FlopCounterMode) for every model: it once failed on part-lite
+    after a 30-minute training, whose predictions were then lost."""
+    from jetzoo.bench import measure
+
+    model, _, batch = build_for_data(name, top_datamodules)
+    assert measure.flops_per_jet(model, batch) > 0
+
+
 # models built on a backbone: a plain nn.Module of tensors (jetzoo.zoo.backbone_task)
 BACKBONED = [n for n in TESTED if declares(n, "backbone_class")]
 

@@ -26,7 +26,10 @@ def flops_per_jet(model, batch: dict) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    # with autograd on: the counter's module tracker hooks every tensor input that requires grad, and a
+    # view of a parameter made under no_grad (ParT's expanded class token) requires grad with no
+    # gradient function, which it cannot hook. The graph of this one forward pass is discarded.
+    with FlopCounterMode(display=False) as counter:
         model(batch)
     return counter.get_total_flops() / len(batch["label"])
 

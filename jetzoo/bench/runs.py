@@ -74,6 +74,17 @@ def predict_test(model, datamodule) -> tuple[np.ndarray, np.ndarray]:
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
 
+def measured(function, *args, prefix: str) -> float:
+    """A cost measurement, or NaN with a one-line warning: a trained run's metrics are never lost to it."""
+    try:
+        return function(*args)
+    except Exception as err:  # noqa: BLE001 - the run's predictions and metrics stand without the cost column
+        from jetzoo.registry import describe
+
+        say(f"{prefix}: {function.__name__} not measured: {describe(err)}")
+        return float("nan")
+
+
 def first_test_batch(datamodule) -> dict:
     return next(iter(datamodule.test_dataloader()))
 
@@ -101,9 +112,9 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
     record = {
         "status": "ok",
         "params": measure.parameter_count(model),
-        "flops_per_jet": measure.flops_per_jet(model, batch),
-        "train_jets_per_s": measure.training_rate(model, batch, spec.timing_seconds),
-        "infer_jets_per_s": measure.inference_rate(model, batch, spec.timing_seconds),
+        "flops_per_jet": measured(measure.flops_per_jet, model, batch, prefix=prefix),
+        "train_jets_per_s": measured(measure.training_rate, model, batch, spec.timing_seconds, prefix=prefix),
+        "infer_jets_per_s": measured(measure.inference_rate, model, batch, spec.timing_seconds, prefix=prefix),
         "timing_batch": len(batch["label"]),
         "train_jets": int(datamodule.split_sizes["train"]),
         "test_jets": int(len(labels)),
