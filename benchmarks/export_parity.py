@@ -25,6 +25,7 @@ import torch
 
 from jetzoo import registry
 from jetzoo.export import export_blocker, export_onnx, onnx_outputs
+from jetzoo.export.onnx import onnx_feeds, onnx_session
 from jetzoo.registry import create_datamodule
 from jetzoo.training import model_kwargs_from_data, quiet_trainer
 
@@ -33,18 +34,6 @@ PARTICLE_KEYS = ("features", "points", "p4", "mask")
 
 def sliced(batch, n_jets: int, n_particles: int | None = None):
     return {k: (v[:n_jets, :n_particles] if k in PARTICLE_KEYS and n_particles else v[:n_jets]) for k, v in batch.items()}
-
-
-def onnx_session(path: Path, batch: dict):
-    """One onnxruntime session (one thread) and its feeds for `batch`: timing excludes loading the file."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = {v.name: (batch[v.name].bool() if v.name == "mask" else batch[v.name].float()).numpy()
-             for v in session.get_inputs()}
-    return session, feeds
 
 
 def rate(fn, jets: int, seconds: float = 1.0) -> float:
@@ -85,7 +74,8 @@ def parity_row(name: str, data: str, epochs: int, workdir: Path) -> dict:
     first = batches[0]
     with torch.no_grad():
         torch_rate = rate(lambda: model(first), len(first["label"]))
-    session, feeds = onnx_session(path, first)
+    session = onnx_session(path)  # timing excludes loading the file
+    feeds = onnx_feeds(session, first)
     onnx_rate = rate(lambda: session.run(None, feeds), len(first["label"]))
     classify = getattr(model, "task", "tagging") == "tagging"
     return {**row, "max_abs_diff": worst, "same_class": same / jets if classify else None, "test_jets": jets,

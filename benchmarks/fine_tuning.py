@@ -30,6 +30,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from jetzoo.bench.runs import predict_test
 from jetzoo.fine_tuning import init_from_checkpoint
 from jetzoo.metrics import evaluate
 from jetzoo.registry import create_datamodule, get_model
@@ -52,13 +53,7 @@ def fresh(model_name: str, dm, seed: int):
 
 
 def test_metrics(model, dm) -> dict[str, float]:
-    model.eval()
-    logits, labels = [], []
-    with torch.no_grad():
-        for batch in dm.test_dataloader():
-            logits.append(model(batch).double())
-            labels.append(batch["label"])
-    logits, labels = torch.cat(logits).numpy(), torch.cat(labels).numpy()
+    logits, labels = predict_test(model, dm)  # the bench's prediction of the test split
     result = evaluate(logits, labels, list(model.class_names), list(dm.dims["background_classes"]), [0.5, 0.3])
     values = result.values()
     rej = next(k for k in values if k.startswith("rej50_") and k.endswith("_vs_bkg"))
@@ -103,13 +98,9 @@ def main() -> None:
                 results[arm].append(test_metrics(model, target))
                 print(arm, seed, results[arm][-1], flush=True)
 
-    def mean_sd(values):
+    def mean_sd(values, digits: int = 4):
         values = np.asarray(values, dtype=float)
-        return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}" if len(values) > 1 else f"{values[0]:.4f}"
-
-    def mean_sd_rej(values):
-        values = np.asarray(values, dtype=float)
-        return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+        return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}" if len(values) > 1 else f"{values[0]:.{digits}f}"
 
     train_jets = target.split_sizes["train"]
     lines = [
@@ -134,8 +125,8 @@ def main() -> None:
         d_auc = np.subtract(auc, [r["auc"] for r in results["scratch"]])
         d_rej = np.subtract(rej, [r["rej50"] for r in results["scratch"]])
         delta = "—" if arm == "scratch" else mean_sd(d_auc)
-        delta_rej = "—" if arm == "scratch" else mean_sd_rej(d_rej)
-        lines.append(f"| {arm} | {mean_sd(auc)} | {delta} | {mean_sd_rej(rej)} | {delta_rej} |")
+        delta_rej = "—" if arm == "scratch" else mean_sd(d_rej, 1)
+        lines.append(f"| {arm} | {mean_sd(auc)} | {delta} | {mean_sd(rej, 1)} | {delta_rej} |")
     from scipy.stats import ttest_rel
 
     lines += ["", "Significance (paired t-test over the seeds, two-sided, scipy.stats.ttest_rel; with 3 seeds only a "

@@ -71,15 +71,22 @@ def export_onnx(model: torch.nn.Module, out: str | Path, checkpoint: dict | None
     return metadata
 
 
-def onnx_outputs(path: str | Path, tensors: dict[str, torch.Tensor]):
-    """The output (numpy) of the ONNX file at `path` run by onnxruntime on `tensors` (its inputs only)."""
+def onnx_session(path: str | Path):
+    """An onnxruntime session of the file at `path`, on one CPU thread."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = {}
-    for value in session.get_inputs():
-        tensor = tensors[value.name]
-        feeds[value.name] = (tensor.bool() if value.name == "mask" else tensor.float()).numpy()
-    return session.run(None, feeds)[0]
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_feeds(session, tensors: dict[str, torch.Tensor]) -> dict:
+    """The numpy inputs of `session` taken from `tensors` (its inputs only; the mask as bool, the rest float32)."""
+    return {value.name: (tensors[value.name].bool() if value.name == "mask" else tensors[value.name].float()).numpy()
+            for value in session.get_inputs()}
+
+
+def onnx_outputs(path: str | Path, tensors: dict[str, torch.Tensor]):
+    """The output (numpy) of the ONNX file at `path` run by onnxruntime on `tensors` (its inputs only)."""
+    session = onnx_session(path)
+    return session.run(None, onnx_feeds(session, tensors))[0]

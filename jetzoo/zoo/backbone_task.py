@@ -145,9 +145,10 @@ class BackboneTask:
 
     def backbone_forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The backbone on the batch's tensors named by its `inputs`."""
-        return self.backbone(*(batch[name] for name in self.backbone.inputs))
+        return self.backbone(*self.backbone_inputs(batch))
 
     def backbone_inputs(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """The batch's tensors named by the backbone's `inputs`, in its `forward`'s order."""
         return [batch[name] for name in self.backbone.inputs]
 
     def _backbone_module(self) -> nn.Module | None:
