@@ -36,14 +36,28 @@ def tiny_spec(path: Path, jets: Path, out: Path, **extra) -> Path:
     return path
 
 
+def child_pids(pid: int) -> list[int]:
+    """The direct children of `pid` (Linux /proc)."""
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    """Still running (a zombie is not: its parent, the killed bench, reaps nothing any more)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def resumed_bench(top_jets_file, tmp_path_factory):
-    """The tiny spec run as a subprocess, killed with SIGKILL after its first finished run, then re-run.
+    """The tiny spec run as a subprocess in two worker processes, killed with SIGKILL after its first
+    finished run, then re-run one run after another.
 
     Returns (out dir, records of the runs finished before the kill, stderr of the re-run)."""
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "out"
-    spec = tiny_spec(tmp / "spec.yaml", top_jets_file, out)
+    spec = tiny_spec(tmp / "spec.yaml", top_jets_file, out, workers=2)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([JETZOO, "bench", "--config", str(spec)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd=tmp)
@@ -54,17 +68,24 @@ def resumed_bench(top_jets_file, tmp_path_factory):
                 break
             time.sleep(0.01)
         assert proc.poll() is None, "the bench ended before it could be killed"
+        workers = child_pids(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
         if proc.poll() is None:
             proc.kill()
+    assert len(workers) >= 2, workers  # the two worker processes (and multiprocessing's resource tracker)
+    deadline = time.monotonic() + 10  # each dies with the bench (PR_SET_PDEATHSIG): no orphan trains on
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)], "a child process outlived the killed bench"
     before = {p.name: (p.read_text(), p.stat().st_mtime_ns) for p in (out / "runs").glob("*.json")}
     assert 1 <= len(before) < 4
-    # the re-run in this process (one interpreter start less); it prints as the command does
+    # the re-run in this process (one interpreter start less), one run after another: `workers` is
+    # not part of a run's key, so the runs finished by the workers are kept; it prints as the command does
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        returncode = cli.main(["bench", "--config", str(spec)])
+        returncode = cli.main(["bench", "--config", str(spec), "--workers", "1"])
     rerun = subprocess.CompletedProcess([], returncode, stdout.getvalue(), stderr.getvalue())
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     return out, before, rerun
@@ -133,11 +154,12 @@ def test_sklearn_on_the_written_predictions_gives_the_tables_numbers(resumed_ben
             assert row[column]["std"] == pytest.approx(std, rel=1e-6)
 
 
-def test_the_same_spec_gives_bit_identical_metrics_and_a_failed_run_is_its_own_row(resumed_bench, top_jets_file, tmp_path):
-    out, _, _ = resumed_bench
+def test_the_same_spec_in_two_worker_processes_gives_bit_identical_metrics_and_a_failed_run_is_its_own_row(
+        resumed_bench, top_jets_file, tmp_path):
+    out, _, _ = resumed_bench  # run one after another in one process
     spec_file = tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "again",
                           models=[{"name": "perceptron", "label": "broken", "args": {"no_such_argument": 1}}, {"name": "mlp"}],
-                          seeds=[1])
+                          seeds=[1], workers=2)
     spec, _ = parse_spec(["--config", str(spec_file)])
     run_bench(spec)
     again = json.loads((tmp_path / "again" / "runs" / "mlp-seed1.json").read_text())

@@ -23,14 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-import sys
-import traceback
 from dataclasses import asdict
 from pathlib import Path
 
 from jetzoo.bench import store
 from jetzoo.bench.runs import DataCache, bench_model, say
 from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_hash, parse_spec
+from jetzoo.bench.workers import finished_runs
 from jetzoo.bench.table import aggregate, csv_text, headline_columns, headline_rejection, markdown, ranked
 
 __all__ = ["BenchSpec", "DataSpec", "ModelSpec", "bench_model", "headline_rejection", "main", "run_bench", "run_bench_command"]
@@ -137,33 +136,11 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
                 records[label, seed] = record  # shown until retried
     say(f"{len(jobs)} run(s): {len(jobs) - len(todo)} finished already, {len(todo)} to do; output in {out}")
     write_tables(spec, out, records, columns, info, significance=None)
-    for i, (model, seed, key) in enumerate(todo, 1):
-        label = spec.label(model)
-        prefix = f"[{i}/{len(todo)}] {label} seed {seed}"
-        say(f"{prefix}: training ({spec.epochs} epoch(s))")
-        try:
-            result = bench_model(spec, model, seed, data, prefix)
-        except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
-            from jetzoo.registry import describe
-
-            message = describe(err)
-            say(f"{prefix}: failed: {message}")
-            if __import__("os").environ.get("JETZOO_VERBOSE") == "1":
-                traceback.print_exc()
-            record = {"key": key, "status": "failed", "error": message, "model": label, "seed": seed}
-            store.write_json(store.record_path(out, label, seed), record)
-            records[label, seed] = record
-        else:
-            record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"]}
-            store.write_predictions(
-                store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
-                result["background_classes"], {"key": key, "model": label, "seed": seed,
-                                               "signal_efficiencies": result["signal_efficiencies"]},
-            )
-            store.write_json(store.record_path(out, label, seed), record)
-            records[label, seed] = record
+    for model, seed, record in finished_runs(spec, todo, data):
+        records[spec.label(model), seed] = record
+        if record["status"] == "ok":
             shown = ", ".join(f"{c} {record['metrics'].get(n, float('nan')):.4g}" for c, n in columns.items())
-            say(f"{prefix}: done in {record['wall_s']:.1f} s: {shown}")
+            say(f"{spec.label(model)} seed {seed}: done in {record['wall_s']:.1f} s: {shown}")
         write_tables(spec, out, records, columns, info, significance=None)
     info["test_jets"] = next((r["test_jets"] for r in records.values() if r.get("status") == "ok"), "?")
     significance = final_significance(spec, out, records, columns)

@@ -11,6 +11,7 @@
     seeds: 3                     # 3 -> seeds 0, 1, 2; or a list, [0, 5]
     epochs: 5
     trainer: {threads: 2, kwargs: {gradient_clip_val: 1.0}}
+    workers: 1                   # runs at once, each its own process on trainer.threads threads
     references: top-tagging      # optional: published rows appended as their own section
     out: benchmarks/leaderboard  # --out on the command line wins
 
@@ -78,6 +79,7 @@ class BenchSpec:
     references: Optional[str] = None  # top-tagging | jetclass | hls4ml: published rows, a separate section
     plots: bool = True
     out: str = "bench"
+    workers: int = 1  # runs trained at once, each in its own process on trainer.threads threads (not in the run key)
 
     @property
     def seed_list(self) -> list[int]:
@@ -181,3 +183,5 @@ def check_spec(spec: BenchSpec, where: str) -> None:
         raise UsageError(f"{where}: references must be one of {', '.join(REFERENCES)}, got {spec.references!r}")
     if spec.trainer.threads is not None and spec.trainer.threads < 1:
         raise UsageError(f"{where}: trainer.threads must be at least 1, got {spec.trainer.threads}")
+    if spec.workers < 1:
+        raise UsageError(f"{where}: workers must be at least 1, got {spec.workers}")

@@ -90,9 +90,6 @@ class Source:
     n: int = 0
     num_classes: int = 0
 
-    def same_origin(self, other: "Source") -> bool:
-        return (self.kind, self.key, self.n, self.num_classes) == (other.kind, other.key, other.n, other.num_classes)
-
     def to_json(self) -> dict:
         out = asdict(self)
         out["rows"] = [list(r) for r in self.rows]
@@ -105,15 +102,13 @@ class Source:
 
 def merge_sources(sources) -> tuple[Source, ...]:
     """One Source per origin, its row ranges sorted and coalesced (chunks of one file become one range)."""
-    merged: list[Source] = []
-    for s in sources:
-        for i, m in enumerate(merged):
-            if m.same_origin(s):
-                merged[i] = Source(m.kind, m.key, m.name, _coalesce(m.rows + s.rows), m.n, m.num_classes)
-                break
-        else:
-            merged.append(Source(s.kind, s.key, s.name, _coalesce(s.rows), s.n, s.num_classes))
-    return tuple(merged)
+    first: dict[tuple, Source] = {}  # origin -> its first Source (name), in order of appearance
+    rows: dict[tuple, list] = {}
+    for s in sources:  # rows gathered per origin and coalesced once: linear in the chunks, not quadratic
+        origin = (s.kind, s.key, s.n, s.num_classes)
+        first.setdefault(origin, s)
+        rows.setdefault(origin, []).extend(s.rows)
+    return tuple(Source(m.kind, m.key, m.name, _coalesce(rows[o]), m.n, m.num_classes) for o, m in first.items())
 
 
 def _coalesce(rows) -> tuple[tuple[int, int], ...]:

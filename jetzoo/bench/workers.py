@@ -1,0 +1,118 @@
+"""Running a bench's (model, seed) runs: one after another, or `workers: N` at once.
+
+With `workers: N` each run trains in its own process (spawned, so no OpenMP or CUDA state is
+inherited) on `trainer.threads` threads: on a machine of N cores, N single-thread runs finish
+sooner than one run after another on N threads, and give the same bit-identical predictions
+(a run's key does not contain `workers`). Each worker writes its run's predictions and record
+itself, atomically, as a sequential bench does; the parent rewrites the tables as runs finish.
+
+A worker dies with the bench: on Linux it asks the kernel for SIGKILL when its parent ends
+(PR_SET_PDEATHSIG), so a bench killed with kill -9 leaves no orphan training on, and its re-run
+redoes only the runs that were in flight. A worker that dies on its own (out of memory, killed)
+fails the runs it could not finish, each in its own row; the finished ones are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from jetzoo.bench import store
+from jetzoo.bench.runs import DataCache, bench_model, say
+from jetzoo.bench.spec import BenchSpec, ModelSpec
+
+Job = tuple[ModelSpec, int, str]  # (model, seed, run key)
+
+_worker_data: DataCache | None = None  # one per worker process: the jets are read once per worker
+
+
+def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCache, prefix: str) -> dict:
+    """Train, predict and measure one run, write its predictions and record; returns the record
+    (status "failed" with the one-line error if anything in it raised: never the end of the bench)."""
+    out, label = Path(spec.out), spec.label(model)
+    say(f"{prefix}: training ({spec.epochs} epoch(s))")
+    try:
+        result = bench_model(spec, model, seed, data, prefix)
+    except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
+        from jetzoo.registry import describe
+
+        message = describe(err)
+        say(f"{prefix}: failed: {message}")
+        if os.environ.get("JETZOO_VERBOSE") == "1":
+            import traceback
+
+            traceback.print_exc()
+        record = {"key": key, "status": "failed", "error": message, "model": label, "seed": seed}
+        store.write_json(store.record_path(out, label, seed), record)
+        return record
+    record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"]}
+    store.write_predictions(
+        store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
+        result["background_classes"], {"key": key, "model": label, "seed": seed,
+                                       "signal_efficiencies": result["signal_efficiencies"]},
+    )
+    store.write_json(store.record_path(out, label, seed), record)
+    return record
+
+
+def finished_runs(spec: BenchSpec, todo: list[Job], data: DataCache) -> Iterator[tuple[ModelSpec, int, dict]]:
+    """(model, seed, record) of every job, in the order they finish."""
+    prefixes = [f"[{i}/{len(todo)}] {spec.label(m)} seed {s}" for i, (m, s, _) in enumerate(todo, 1)]
+    if spec.workers <= 1 or len(todo) <= 1:
+        for (model, seed, key), prefix in zip(todo, prefixes):
+            yield model, seed, run_one(spec, model, seed, key, data, prefix)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    workers = min(spec.workers, len(todo))
+    say(f"{workers} worker processes, {spec.trainer.threads or 'default'} thread(s) each")
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=start_worker, initargs=(spec, os.getpid()))
+    with pool:
+        futures = {pool.submit(work, spec, model, seed, key, prefix): (model, seed, key)
+                   for (model, seed, key), prefix in zip(todo, prefixes)}
+        for future in as_completed(futures):
+            model, seed, key = futures[future]
+            try:
+                record = future.result()
+            except Exception as err:  # noqa: BLE001 - the worker process itself died (killed, out of memory)
+                message = f"its worker process died: {type(err).__name__}: {err}"
+                say(f"{spec.label(model)} seed {seed}: failed: {message}")
+                record = {"key": key, "status": "failed", "error": message, "model": spec.label(model), "seed": seed}
+                store.write_json(store.record_path(Path(spec.out), spec.label(model), seed), record)
+            yield model, seed, record
+
+
+def start_worker(spec: BenchSpec, parent: int) -> None:
+    """A worker's set-up: die with the bench, its thread count, the bench's quiet output."""
+    die_with_parent(parent)
+    import torch
+
+    from jetzoo.bench import quiet_bench_output
+
+    if spec.trainer.threads:
+        torch.set_num_threads(spec.trainer.threads)
+    quiet_bench_output()
+
+
+def work(spec: BenchSpec, model: ModelSpec, seed: int, key: str, prefix: str) -> dict:
+    global _worker_data
+    if _worker_data is None:
+        _worker_data = DataCache(spec.data)
+    return run_one(spec, model, seed, key, _worker_data, prefix)
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when `parent` ends (Linux prctl PR_SET_PDEATHSIG); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
