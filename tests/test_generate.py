@@ -407,3 +407,17 @@ def test_cache_key_and_help_cover_tau_axes_and_seeds(monkeypatch, tmp_path):
     assert default_dataset_path("top-landscape", 10, 1, detector="cms-like").name == f"top-landscape-v{v}-seed1-n10-det-cms-like.h5"
     args = parser.parse_args(["--recipe", "quark-gluon", "--n", "2", "--tau-axes", "exclusive-kt"])
     assert args.tau_axes == "exclusive-kt"
+
+
+def test_two_processes_wanting_the_same_cached_file_generate_it_once(tmp_path):
+    """The second waits on the first's lock and reuses its file, instead of generating the same jets again."""
+    code = "from jetzoo.generate import ensure_generated; print(ensure_generated('quark-gluon', 2, 7, workers=1, progress=False))"
+    env = dict(os.environ, JETZOO_CACHE=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [(p.communicate(timeout=300), p.returncode) for p in procs]
+    assert [code for _, code in results] == [0, 0], [err[-2000:] for (_, err), _ in results]
+    assert len({out.strip() for (out, _), _ in results}) == 1
+    announced = [err for (_, err), _ in results if "generating" in err]
+    assert len(announced) == 1, [err for (_, err), _ in results]
+    assert len(read_arrays(Path(results[0][0][0].strip()))["jets"]) == 2

@@ -32,8 +32,8 @@ def test_pythia_is_the_default_data_and_help_lists_the_registered_names(capfd, m
     flat = " ".join(help_text.split())
     assert "Registered models:" in flat and all(name in flat for name in ("mlp", "particlenet", "perceptron"))
     assert "Registered datamodules (default pythia):" in flat
-    datasets = run_jetzoo("datasets")
-    pythia = next(line for line in datasets.stdout.splitlines() if line.startswith("pythia "))
+    code, datasets, _ = jetzoo_in_process(capfd, monkeypatch, "datasets")
+    pythia = next(line for line in datasets.splitlines() if line.startswith("pythia "))
     assert "Pythia 8 + FastJet" in pythia and "LightningDataModule" not in pythia
 
 

@@ -20,7 +20,7 @@ from argparse import Namespace
 
 import pytest
 
-from helpers import REPO, run_jetzoo
+from helpers import REPO, jetzoo_in_process, run_jetzoo
 from jetzoo import bench, catalog, plugin_health, registry
 
 PLUGIN_SOURCES = {
@@ -235,7 +235,7 @@ def test_example_plugins_are_listed_and_train_by_short_name(listing_with_every_p
     assert auc > 0.8
 
 
-def test_unknown_name_is_a_one_line_error():
-    result = run_jetzoo("fit", "--model", "no-such-model", "--data", "pythia")
-    assert result.returncode == 2
-    assert "unknown model 'no-such-model'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+def test_unknown_name_is_a_one_line_error(capfd, monkeypatch, tmp_path):
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", "no-such-model", "--data", "pythia", cwd=tmp_path)
+    assert code == 2
+    assert "unknown model 'no-such-model'" in err and len(err.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ it (saying so on stderr) when it does not read.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -180,26 +181,45 @@ def ensure_generated(
 
     A cached file that does not read whole (truncated, damaged) is regenerated, after one line on stderr.
     Only this exact file is reused: a copy written elsewhere with `generate(out=...)` is not looked for.
-    Two processes racing to create the same file both generate it; the content is identical, so the
-    later atomic rename (overwrite=True) replaces a file with an equal one.
+    Processes wanting the same file at once (parallel test workers, several jobs on one machine) take
+    turns on a lock beside it (`<file>.lock`, POSIX only): one generates, the others then reuse its file.
     """
     from jetzoo.generate.writer import unreadable_reason
 
     path = default_dataset_path(recipe, n, seed, max_particles, tau_axes, detector)
-    if path.exists():
-        problem = unreadable_reason(path)
-        if problem is None:
-            return path
-        say(f"cached file {path} does not read ({problem}); regenerating it")
-    return generate(
-        recipe,
-        n,
-        seed,
-        path,
-        workers=workers,
-        max_particles=max_particles,
-        overwrite=True,
-        progress=progress,
-        tau_axes=tau_axes,
-        detector=detector,
-    )
+    with cache_file_lock(path):
+        if path.exists():
+            problem = unreadable_reason(path)
+            if problem is None:
+                return path
+            say(f"cached file {path} does not read ({problem}); regenerating it")
+        return generate(
+            recipe,
+            n,
+            seed,
+            path,
+            workers=workers,
+            max_particles=max_particles,
+            overwrite=True,
+            progress=progress,
+            tau_axes=tau_axes,
+            detector=detector,
+        )
+
+
+@contextlib.contextmanager
+def cache_file_lock(path: Path):
+    """An exclusive advisory lock (fcntl.flock) on `<path>.lock` while held; no lock where fcntl is missing.
+    The kernel releases it when its holder dies, so a killed generation never blocks the next one."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the atomic rename still keeps the cached file whole
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
