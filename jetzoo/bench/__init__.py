@@ -15,7 +15,8 @@ at any point (kill -9 included) and re-run redoes only the run it was in. A fail
 recorded with its error, shown in its own row, and retried by the next re-run; the others are
 kept. When every run is done, the paired-bootstrap significance (jetzoo.bench.significance)
 fills the `vs best` column and the plots go to `OUT/plots/` (jetzoo.plots). Progress: one
-stderr line per run start, epoch and finish.
+stderr line per run start, epoch and finish. `workers: N` trains N runs at once, each in its own
+process (jetzoo.bench.workers); the runs and their predictions are the same as one after another.
 """
 
 from __future__ import annotations
