@@ -154,25 +154,31 @@ def test_sklearn_on_the_written_predictions_gives_the_tables_numbers(resumed_ben
             assert row[column]["std"] == pytest.approx(std, rel=1e-6)
 
 
-def test_the_same_spec_in_two_worker_processes_gives_bit_identical_metrics_and_a_failed_run_is_its_own_row(
+def test_runs_made_in_worker_processes_equal_runs_made_one_after_another_and_a_failed_run_is_its_own_row(
         resumed_bench, top_jets_file, tmp_path):
-    out, _, _ = resumed_bench  # run one after another in one process
+    """The seed-0 runs again, one after another in this process, against the fixture's: those finished
+    before the kill were made by the killed bench's worker processes; all must be bit-identical."""
+    out, before, _ = resumed_bench
+    by_workers = {name for name in before if name.endswith("-seed0.json")}
+    assert by_workers, before  # the workers take the seed-0 runs first: at least one finished before the kill
     spec_file = tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "again",
-                          models=[{"name": "perceptron", "label": "broken", "args": {"no_such_argument": 1}}, {"name": "mlp"}],
-                          seeds=[1], workers=2)
+                          models=[{"name": "perceptron", "label": "broken", "args": {"no_such_argument": 1}},
+                                  {"name": "perceptron"}, {"name": "mlp"}], seeds=[0])
     spec, _ = parse_spec(["--config", str(spec_file)])
+    assert spec.workers == 1
     run_bench(spec)
-    again = json.loads((tmp_path / "again" / "runs" / "mlp-seed1.json").read_text())
-    first = json.loads((out / "runs" / "mlp-seed1.json").read_text())
-    assert again["key"] == first["key"]
-    assert again["metrics"] == first["metrics"] and again["intervals"] == first["intervals"]  # bit-identical
-    a = store.read_predictions(store.predictions_path(tmp_path / "again", "mlp", 1))
-    b = store.read_predictions(store.predictions_path(out, "mlp", 1))
-    assert np.array_equal(a["logits"], b["logits"]) and np.array_equal(a["labels"], b["labels"])
-    broken = json.loads((tmp_path / "again" / "runs" / "broken-seed1.json").read_text())
+    for model in ("perceptron", "mlp"):
+        again = json.loads((tmp_path / "again" / "runs" / f"{model}-seed0.json").read_text())
+        first = json.loads((out / "runs" / f"{model}-seed0.json").read_text())
+        assert again["key"] == first["key"]
+        assert again["metrics"] == first["metrics"] and again["intervals"] == first["intervals"], by_workers
+        a = store.read_predictions(store.predictions_path(tmp_path / "again", model, 0))
+        b = store.read_predictions(store.predictions_path(out, model, 0))
+        assert np.array_equal(a["logits"], b["logits"]) and np.array_equal(a["labels"], b["labels"]), by_workers
+    broken = json.loads((tmp_path / "again" / "runs" / "broken-seed0.json").read_text())
     assert broken["status"] == "failed" and "no_such_argument" in broken["error"]
     md = (tmp_path / "again" / "leaderboard.md").read_text()
-    assert "| broken | 1 | TypeError" in md and "| mlp | 1/1 |" in md
+    assert "| broken | 0 | TypeError" in md and "| mlp | 1/1 |" in md
 
 
 def test_spec_options_follow_jsonargparse_conventions(tmp_path, top_jets_file, capsys):
