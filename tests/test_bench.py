@@ -161,12 +161,15 @@ def test_runs_made_in_worker_processes_equal_runs_made_one_after_another_and_a_f
     out, before, _ = resumed_bench
     by_workers = {name for name in before if name.endswith("-seed0.json")}
     assert by_workers, before  # the workers take the seed-0 runs first: at least one finished before the kill
+    # the two models by their own seeds ([0]), as a full-size variant is run once; the broken one by the spec's
     spec_file = tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "again",
                           models=[{"name": "perceptron", "label": "broken", "args": {"no_such_argument": 1}},
-                                  {"name": "perceptron"}, {"name": "mlp"}], seeds=[0])
+                                  {"name": "perceptron", "seeds": [0]}, {"name": "mlp", "seeds": 1}], seeds=[0, 1])
     spec, _ = parse_spec(["--config", str(spec_file)])
     assert spec.workers == 1
     run_bench(spec)
+    assert sorted(p.name for p in (tmp_path / "again" / "runs").iterdir()) == [
+        "broken-seed0.json", "broken-seed1.json", "mlp-seed0.json", "perceptron-seed0.json"]
     for model in ("perceptron", "mlp"):
         again = json.loads((tmp_path / "again" / "runs" / f"{model}-seed0.json").read_text())
         first = json.loads((out / "runs" / f"{model}-seed0.json").read_text())
@@ -178,7 +181,7 @@ def test_runs_made_in_worker_processes_equal_runs_made_one_after_another_and_a_f
     broken = json.loads((tmp_path / "again" / "runs" / "broken-seed0.json").read_text())
     assert broken["status"] == "failed" and "no_such_argument" in broken["error"]
     md = (tmp_path / "again" / "leaderboard.md").read_text()
-    assert "| broken | 0 | TypeError" in md and "| mlp | 1/1 |" in md
+    assert "| broken | 0 | TypeError" in md and "| broken | 1 | TypeError" in md and "| mlp | 1/1 (one seed) |" in md
 
 
 def test_spec_options_follow_jsonargparse_conventions(tmp_path, top_jets_file, capsys):
@@ -197,6 +200,8 @@ def test_spec_options_follow_jsonargparse_conventions(tmp_path, top_jets_file, c
         (["--config", "nope.yaml"], "nope.yaml: no such spec file"),
         (["--config", "{spec}", "--epochs", "x"], "{spec}: Parser key \"epochs\""),
         (["--config", "{spec}", "--seeds", "0"], "{spec}: seeds must be"),
+        (["--config", "{spec}", "--models", '[{"name": "mlp", "seeds": [1, 1]}]'], "{spec}: mlp: seeds must be"),
+        (["--config", "{spec}", "--workers", "0"], "{spec}: workers must be at least 1"),
         (["--config", "{spec}", "--references", "nature"], "{spec}: references must be one of"),
     ],
 )

@@ -123,7 +123,8 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     info = {"command": command, "data_hash": dhash, "torch": torch.__version__}
     store.write_json(out / "spec.json", asdict(spec))
     # seed-major: an interrupted bench has every model at its first seeds rather than the last models at none
-    jobs = [(m, s) for s in spec.seed_list for m in spec.models]
+    jobs = [(m, s) for s in sorted({s for m in spec.models for s in spec.seeds_of(m)}) for m in spec.models
+            if s in spec.seeds_of(m)]
     records: dict[tuple[str, int], dict] = {}
     todo = []
     for model, seed in jobs:
@@ -162,7 +163,7 @@ def load_runs(spec: BenchSpec, out: Path, records) -> dict[str, list[dict]]:
     for model in spec.models:
         label = spec.label(model)
         items = []
-        for seed in spec.seed_list:
+        for seed in spec.seeds_of(model):
             if records.get((label, seed), {}).get("status") == "ok":
                 p = store.read_predictions(store.predictions_path(out, label, seed))
                 p["seed"] = seed

@@ -5,6 +5,8 @@
       - name: particlenet
         label: particlenet-lite  # the row's name and the predictions' file name (default: name)
         args: {config: lite}
+      - name: part
+        seeds: 1                 # a model's own seeds: a full-size variant once; its row says "one seed"
     data:                        # a registry datamodule and its __init__ arguments
       name: pythia
       args: {path: jets.h5, batch_size: 256}
@@ -48,6 +50,7 @@ class ModelSpec:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     label: Optional[str] = None  # the row name (default: `name`); must be unique in the spec
+    seeds: Union[int, list[int], None] = None  # this model's own seeds (a full-size variant: 1); default the spec's
 
 
 @dataclass
@@ -83,7 +86,11 @@ class BenchSpec:
 
     @property
     def seed_list(self) -> list[int]:
-        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+        return seed_list(self.seeds)
+
+    def seeds_of(self, model: ModelSpec) -> list[int]:
+        """The model's own seeds if it has them (e.g. one for a full-size variant), else the spec's."""
+        return self.seed_list if model.seeds is None else seed_list(model.seeds)
 
     def label(self, model: ModelSpec) -> str:
         return model.label or model.name
@@ -95,6 +102,11 @@ class BenchSpec:
             "trainer": asdict(self.trainer), "data": data_hash,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def seed_list(seeds: Union[int, list[int]]) -> list[int]:
+    """3 -> [0, 1, 2]; a list as it is."""
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 
 
 def data_hash(spec: DataSpec, manifest_sha256: str | None) -> str:
@@ -171,8 +183,10 @@ def check_spec(spec: BenchSpec, where: str) -> None:
     bad = [x for x in labels if not re.fullmatch(r"[\w\-.]+", x)]
     if bad:
         raise UsageError(f"{where}: model label {bad[0]!r} must be letters, digits, '-', '_' or '.' (it names files)")
-    if not spec.seed_list or len(set(spec.seed_list)) != len(spec.seed_list) or min(spec.seed_list) < 0:
-        raise UsageError(f"{where}: seeds must be a positive count or a list of distinct non-negative seeds, got {spec.seeds}")
+    for owner, seeds in (("seeds", spec.seeds), *((f"{spec.label(m)}: seeds", m.seeds) for m in spec.models if m.seeds is not None)):
+        listed = seed_list(seeds)
+        if not listed or len(set(listed)) != len(listed) or min(listed) < 0:
+            raise UsageError(f"{where}: {owner} must be a positive count or a list of distinct non-negative seeds, got {seeds}")
     if spec.epochs < 1:
         raise UsageError(f"{where}: epochs must be at least 1, got {spec.epochs}")
     if spec.bootstrap_resamples < 10:

@@ -53,10 +53,11 @@ def aggregate(spec, records: dict[tuple[str, int], dict], columns: dict[str, str
     rows = []
     for model in spec.models:
         label = spec.label(model)
-        ok = [(s, records[label, s]) for s in spec.seed_list if records.get((label, s), {}).get("status") == "ok"]
-        failed = [(s, records[label, s]) for s in spec.seed_list if records.get((label, s), {}).get("status") == "failed"]
+        seeds = spec.seeds_of(model)
+        ok = [(s, records[label, s]) for s in seeds if records.get((label, s), {}).get("status") == "ok"]
+        failed = [(s, records[label, s]) for s in seeds if records.get((label, s), {}).get("status") == "failed"]
         row = {
-            "model": label, "name": model.name, "args": model.args, "seeds": spec.seed_list,
+            "model": label, "name": model.name, "args": model.args, "seeds": seeds,
             "seeds_ok": [s for s, _ in ok], "seeds_failed": [s for s, _ in failed],
             "errors": {str(s): r.get("error", "") for s, r in failed},
         }
@@ -158,6 +159,8 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
     ]
     for rank, row in enumerate(order, 1):
         seeds = f"{len(row['seeds_ok'])}/{len(row['seeds'])}"
+        if len(row["seeds"]) == 1 < len(spec.seed_list):
+            seeds += " (one seed)"  # a model run once by its own `seeds` (a full-size variant): no σ
         if "rank_value" not in row:
             cells = ["–", row["model"], seeds, *[""] * (len(header) - 3)]
         else:
