@@ -111,6 +111,32 @@ def test_a_bench_killed_with_sigkill_resumes_without_redoing_finished_runs(resum
     assert md in rerun.stdout  # the table is printed
 
 
+def test_ctrl_c_stops_a_bench_in_workers_at_once_and_starts_no_queued_run(top_jets_file, tmp_path):
+    """SIGINT to the bench's process group (Ctrl-C) after its first finished run: exit 130 within
+    seconds, no queued run started afterwards, no child left (without the fix the pool ran every
+    queued run before exiting)."""
+    out = tmp_path / "out"
+    spec = tiny_spec(tmp_path / "spec.yaml", top_jets_file, out, workers=2, seeds=3)
+    proc = subprocess.Popen([JETZOO, "bench", "--config", str(spec)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not any((out / "runs").glob("*.json")):
+            time.sleep(0.01)
+        assert proc.poll() is None, "the bench ended before it could be interrupted"
+        children = child_pids(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-2000:]
+    records = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert 1 <= len(records) <= 2 and all(r["status"] == "ok" for r in records), records  # of 6: the queue was dropped
+    time.sleep(0.5)
+    assert not [pid for pid in children if alive(pid)], "a worker outlived the interrupted bench"
+
+
 def sklearn_metrics(predictions: dict) -> dict[str, float]:
     from scipy.special import logsumexp
     from sklearn.metrics import roc_auc_score, roc_curve

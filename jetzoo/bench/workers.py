@@ -8,7 +8,8 @@ itself, atomically, as a sequential bench does; the parent rewrites the tables a
 
 A worker dies with the bench: on Linux it asks the kernel for SIGKILL when its parent ends
 (PR_SET_PDEATHSIG), so a bench killed with kill -9 leaves no orphan training on, and its re-run
-redoes only the runs that were in flight. A worker that dies on its own (out of memory, killed)
+redoes only the runs that were in flight. Ctrl-C stops the bench at once: the queued runs are
+cancelled and the running ones killed. A worker that dies on its own (out of memory, killed)
 fails the runs it could not finish, each in its own row; the finished ones are kept.
 """
 
@@ -71,7 +72,7 @@ def finished_runs(spec: BenchSpec, todo: list[Job], data: DataCache) -> Iterator
     say(f"{workers} worker processes, {spec.trainer.threads or 'default'} thread(s) each")
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=start_worker, initargs=(spec, os.getpid()))
-    with pool:
+    try:
         futures = {pool.submit(work, spec, model, seed, key, prefix): (model, seed, key)
                    for (model, seed, key), prefix in zip(todo, prefixes)}
         for future in as_completed(futures):
@@ -84,6 +85,15 @@ def finished_runs(spec: BenchSpec, todo: list[Job], data: DataCache) -> Iterator
                 record = {"key": key, "status": "failed", "error": message, "model": spec.label(model), "seed": seed}
                 store.write_json(store.record_path(Path(spec.out), spec.label(model), seed), record)
             yield model, seed, record
+    except BaseException:  # Ctrl-C, or the caller stopped: no queued run starts; the running ones end with us
+        # killed first: a worker survives its run's KeyboardInterrupt (Lightning turns it into an exit the
+        # pool's worker loop catches) and would go on with the runs already handed to it; shutdown()
+        # forgets the processes, and PR_SET_PDEATHSIG only fires once this process has exited
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def start_worker(spec: BenchSpec, parent: int) -> None:
