@@ -108,7 +108,9 @@ class PublishedResult:
         text = f"{self.value:.{decimals}f}"
         if self.uncertainty is None:
             return text
-        return f"{text} ± {self.uncertainty:.{decimals}f}" if self.shown_decimals is not None else f"{text} ± {self.uncertainty:g}"
+        # an unrounded source: the ± to the same digits; otherwise as printed (397 ± 7, 0.9858)
+        error = f"{self.uncertainty:.{decimals}f}" if self.shown_decimals is not None else f"{self.uncertainty:g}"
+        return f"{text} ± {error}"
 
 
 # --- where the numbers were read ------------------------------------------------------------

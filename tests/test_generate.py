@@ -416,7 +416,7 @@ def test_two_processes_wanting_the_same_cached_file_generate_it_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     results = [(p.communicate(timeout=300), p.returncode) for p in procs]
-    assert [code for _, code in results] == [0, 0], [err[-2000:] for (_, err), _ in results]
+    assert [rc for _, rc in results] == [0, 0], [err[-2000:] for (_, err), _ in results]
     assert len({out.strip() for (out, _), _ in results}) == 1
     announced = [err for (_, err), _ in results if "generating" in err]
     assert len(announced) == 1, [err for (_, err), _ in results]

@@ -45,9 +45,7 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
             import traceback
 
             traceback.print_exc()
-        record = {"key": key, "status": "failed", "error": message, "model": label, "seed": seed}
-        store.write_json(store.record_path(out, label, seed), record)
-        return record
+        return write_failed(spec, model, seed, key, message)
     record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"]}
     store.write_predictions(
         store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
@@ -55,6 +53,13 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
                                        "signal_efficiencies": result["signal_efficiencies"]},
     )
     store.write_json(store.record_path(out, label, seed), record)
+    return record
+
+
+def write_failed(spec: BenchSpec, model: ModelSpec, seed: int, key: str, message: str) -> dict:
+    """The record of a failed run, written (shown in its own row, retried by the next re-run)."""
+    record = {"key": key, "status": "failed", "error": message, "model": spec.label(model), "seed": seed}
+    store.write_json(store.record_path(Path(spec.out), spec.label(model), seed), record)
     return record
 
 
@@ -82,8 +87,7 @@ def finished_runs(spec: BenchSpec, todo: list[Job], data: DataCache) -> Iterator
             except Exception as err:  # noqa: BLE001 - the worker process itself died (killed, out of memory)
                 message = f"its worker process died: {type(err).__name__}: {err}"
                 say(f"{spec.label(model)} seed {seed}: failed: {message}")
-                record = {"key": key, "status": "failed", "error": message, "model": spec.label(model), "seed": seed}
-                store.write_json(store.record_path(Path(spec.out), spec.label(model), seed), record)
+                record = write_failed(spec, model, seed, key, message)
             yield model, seed, record
     except BaseException:  # Ctrl-C, or the caller stopped: no queued run starts; the running ones end with us
         # killed first: a worker survives its run's KeyboardInterrupt (Lightning turns it into an exit the
