@@ -7,7 +7,8 @@ training jets, `--data.max_train_jets N`), and the leaderboard itself (`benchmar
 all ~50k training jets). Every run is tested on the same ~150k test jets. For each size: AUC and
 1/eps_B at eps_S = 0.5, mean ± σ over the finished seeds, and the ParticleNet-lite − MLP AUC
 difference per seed (paired: same seed, same test jets). Only finished runs are used; the seed
-count is shown.
+count is shown. The 100k point moves the validation jets into training (val_fraction 0; the test jets
+are the same). Whatever follows a "## Reading" heading in an existing output file is kept.
 
     python benchmarks/training_size.py --out benchmarks/training_size.md
 """
@@ -32,6 +33,18 @@ def finished_runs(out: Path) -> dict[str, dict[int, dict]]:
     return runs
 
 
+READING_HEADING = "## Reading"
+
+
+def kept_reading(out: Path) -> str:
+    """The hand-written interpretation below READING_HEADING in an existing output, kept across re-collections."""
+    if not out.exists():
+        return ""
+    text = out.read_text()
+    at = text.find(READING_HEADING)
+    return text[at:] if at >= 0 else ""
+
+
 def mean_sd(values, digits: int) -> str:
     if not values:
         return "—"
@@ -43,7 +56,7 @@ def mean_sd(values, digits: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", nargs="*", default=["benchmarks/training_size/n12500", "benchmarks/training_size/n25000",
-                                                         "benchmarks/leaderboard"])
+                                                         "benchmarks/leaderboard", "benchmarks/training_size/n100000"])
     parser.add_argument("--out", default="benchmarks/training_size.md")
     args = parser.parse_args()
     rows = []
@@ -77,7 +90,9 @@ def main() -> None:
                      f"`{point}/` |")
     lines += ["", "The 50k point is the leaderboard, which streams its shards; the smaller points read the same jets "
               "in memory (`--data.max_train_jets` needs it), so their batch order differs from the leaderboard's."]
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    out = Path(args.out)
+    reading = kept_reading(out)
+    out.write_text("\n".join(lines) + "\n" + (f"\n{reading}" if reading else ""))
     print("\n".join(lines))
 
 

@@ -94,20 +94,27 @@ def _save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
     return paths
 
 
+def line_styles(plt, n: int) -> list[tuple[str, str]]:
+    """n distinct (colour, line style) pairs: the style's colour cycle, then the cycle again dashed-dotted,
+    then dotted (a leaderboard has more models than mplhep's cycle has colours)."""
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ("-", "-.", ":")
+    return [(colors[i % len(colors)], styles[(i // len(colors)) % len(styles)]) for i in range(n)]
+
+
 def plot_rocs(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], stem: Path, signal: str, background: list[str],
               title: str = "", formats=("png", "pdf")) -> list[Path]:
     """`curves[model]` = the (eps_S, eps_B) ROC of each seed; one line (median) and band (min-max) per model."""
     plt, mplhep = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 8))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = line_styles(plt, len(curves))
     top = 1.0
-    for i, (model, seeds) in enumerate(curves.items()):
+    for (model, seeds), (color, linestyle) in zip(curves.items(), styles):
         grid = np.stack([rejection_on_grid(s, b) for s, b in seeds])
         finite = np.isfinite(grid).all(0)
         median = np.median(grid, axis=0)
-        color = colors[i % len(colors)]
         label = f"{model} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})" if len(curves) > 1 or len(seeds) > 1 else model
-        ax.plot(EPS_GRID[finite], median[finite], color=color, lw=2, label=label)
+        ax.plot(EPS_GRID[finite], median[finite], color=color, ls=linestyle, lw=2, label=label)
         if len(seeds) > 1:
             ax.fill_between(EPS_GRID[finite], grid.min(0)[finite], grid.max(0)[finite], color=color, alpha=0.25, lw=0)
         if finite.any():

@@ -108,6 +108,7 @@ def test_a_bench_killed_with_sigkill_resumes_without_redoing_finished_runs(resum
     md = (out / "leaderboard.md").read_text()
     assert "| mlp | 2/2 |" in md and "| perceptron | 2/2 |" in md and "vs best (auc)" in md
     assert "best" in md and ("worse (p=" in md or "not distinguishable (p=" in md)
+    assert "seeds p=" in md  # 2 seeds each: the seed-level Welch test beside the verdict
     assert md in rerun.stdout  # the table is printed
 
 
@@ -254,6 +255,31 @@ def test_holm_and_the_paired_bootstrap():
         result = paired_bootstrap(runs, metric, "good", True, n_resamples=300)
         assert result["bad"]["worse"] and result["bad"]["p_holm"] < 0.05
         assert not result["twin"]["worse"]
+        # no resample favours the bad model: its p is the floor 2 / (R + 1), Holm x 2, and says so
+        assert result["bad"]["at_floor"] and result["bad"]["p"] == pytest.approx(2 / 301)
+        assert not result["twin"]["at_floor"]
+
+
+def test_the_seed_level_welch_test_is_scipys_holm_corrected():
+    from scipy.stats import ttest_ind
+
+    from jetzoo.bench.significance import seed_welch
+
+    per_seed = {"best": [0.981, 0.9808, 0.9805], "close": [0.9796, 0.9786, 0.9802], "far": [0.95, 0.951, 0.952],
+                "one": [0.97]}
+    p = seed_welch(per_seed, "best")
+    assert set(p) == {"close", "far"}  # one seed: no test
+    raw = {m: ttest_ind(per_seed["best"], per_seed[m], equal_var=False).pvalue for m in ("close", "far")}
+    assert p == pytest.approx(holm(raw))
+    assert p["far"] < 0.05 < p["close"]
+
+
+def test_a_leaderboards_roc_curves_each_have_their_own_colour_and_line_style():
+    from jetzoo.plots import _pyplot, line_styles
+
+    plt, _ = _pyplot()
+    styles = line_styles(plt, 12)  # more models than the style's colour cycle (the leaderboard has 9)
+    assert len(set(styles)) == 12
 
 
 def test_plots_and_the_test_roc_of_a_checkpoint(tmp_path):

@@ -33,6 +33,9 @@ from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_h
 from jetzoo.bench.workers import finished_runs
 from jetzoo.bench.table import aggregate, csv_text, headline_columns, headline_rejection, markdown, ranked
 
+# bumped when significance.json's results change shape, so an older cached file is recomputed
+SIGNIFICANCE_FORMAT = 2
+
 __all__ = ["BenchSpec", "DataSpec", "ModelSpec", "bench_model", "headline_rejection", "main", "run_bench", "run_bench_command"]
 
 
@@ -185,10 +188,10 @@ def final_significance(spec: BenchSpec, out: Path, records, columns) -> dict | N
         return {}
     best = with_runs[0]["model"]
     keys = sorted(r["key"] for r in records.values() if r.get("status") == "ok")
-    cache_key = hashlib.sha256(json.dumps([keys, spec.rank_by, spec.bootstrap_resamples, best]).encode()).hexdigest()[:16]
+    cache_key = hashlib.sha256(json.dumps([SIGNIFICANCE_FORMAT, keys, spec.rank_by, spec.bootstrap_resamples, best]).encode()).hexdigest()[:16]
     cached = store.read_record(out / "significance.json")
     if cached and cached.get("cache_key") == cache_key:
-        return cached["results"]
+        return with_seed_test(cached["results"], spec, records, columns, best)
     say(f"paired bootstrap of {len(with_runs) - 1} model(s) against {best} ({spec.bootstrap_resamples} resamples)")
     runs = load_runs(spec, out, records)
     try:
@@ -198,7 +201,18 @@ def final_significance(spec: BenchSpec, out: Path, records, columns) -> dict | N
         return None
     store.write_json(out / "significance.json", {"cache_key": cache_key, "best": best, "metric": columns[spec.rank_by],
                                                  "results": results})
-    return results
+    return with_seed_test(results, spec, records, columns, best)
+
+
+def with_seed_test(results: dict, spec: BenchSpec, records, columns, best: str) -> dict:
+    """The paired-bootstrap results with each model's seed-level Welch p ("p_seeds_holm") added."""
+    from jetzoo.bench.significance import seed_welch
+
+    metric = columns[spec.rank_by]
+    per_seed = {spec.label(m): [records[(spec.label(m), s)]["metrics"][metric] for s in spec.seeds_of(m)
+                                if records.get((spec.label(m), s), {}).get("status") == "ok"] for m in spec.models}
+    seeds_p = seed_welch(per_seed, best)
+    return {model: {**result, "p_seeds_holm": seeds_p.get(model, float("nan"))} for model, result in results.items()}
 
 
 def write_tables(spec: BenchSpec, out: Path, records, columns, info, significance) -> None:

@@ -9,6 +9,13 @@ from the best" is two-sided, p = min(1, 2 min(P(d <= 0), P(d >= 0))) with the ad
 ((k + 1) / (R + 1)), d the best's minus the model's metric (oriented so d > 0 means the best is
 better); the m = (models - 1) p-values are then Holm-corrected (step-down: p_(i) * (m - i + 1),
 made monotone). A model is "worse" when its corrected p < 0.05.
+
+When no resample favours the model (min(P(d <= 0), P(d >= 0)) has k = 0), p is the smallest the
+resample count can give, 2 / (R + 1): "at_floor", so the table does not read it as a measured p.
+
+The paired bootstrap is the noise of the test jets only. How much a model moves from seed to seed
+is a different question, tested by `seed_welch`: Welch's t-test (scipy) of the model's per-seed
+metric against the best's, Holm-corrected the same way. It is shown beside the verdict, not in it.
 """
 
 from __future__ import annotations
@@ -65,7 +72,7 @@ def paired_bootstrap(
     # rejections arrive as eps_B: lower is better
     is_rejection = metric_name.startswith("rej")
     sign = -1.0 if is_rejection else (1.0 if higher_is_better else -1.0)
-    raw = {}
+    raw, floor = {}, {}
     for model in runs:
         if model == best:
             continue
@@ -76,6 +83,7 @@ def paired_bootstrap(
             continue
         le, ge = (d <= 0).sum(), (d >= 0).sum()
         raw[model] = float(min(1.0, 2 * min((le + 1) / (len(d) + 1), (ge + 1) / (len(d) + 1))))
+        floor[model] = bool(min(le, ge) == 0)
     finite = {k: v for k, v in raw.items() if np.isfinite(v)}
     adjusted = holm(finite)
     out = {}
@@ -83,5 +91,21 @@ def paired_bootstrap(
         if model == best:
             continue
         p_holm = adjusted.get(model, float("nan"))
-        out[model] = {"p": raw[model], "p_holm": p_holm, "worse": bool(p_holm < ALPHA)}
+        out[model] = {"p": raw[model], "p_holm": p_holm, "worse": bool(p_holm < ALPHA), "at_floor": floor.get(model, False)}
     return out
+
+
+def seed_welch(per_seed: dict[str, list[float]], best: str) -> dict[str, float]:
+    """model -> Holm-corrected two-sided p of Welch's t-test of its per-seed metric values against the
+    best's (scipy.stats.ttest_ind, unequal variances); models with fewer than 2 seeds (or no spread
+    anywhere) are left out."""
+    from scipy.stats import ttest_ind
+
+    raw = {}
+    for model, values in per_seed.items():
+        if model == best or len(values) < 2 or len(per_seed[best]) < 2:
+            continue
+        p = ttest_ind(per_seed[best], values, equal_var=False).pvalue
+        if np.isfinite(p):
+            raw[model] = float(p)
+    return holm(raw)

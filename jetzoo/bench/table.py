@@ -117,7 +117,10 @@ def significance_cell(row: dict, best: str | None, significance: dict | None) ->
     if result is None or math.isnan(result["p_holm"]):
         return "n/a"
     verdict = "worse" if result["worse"] else "not distinguishable"
-    return f"{verdict} (p={result['p_holm']:.3g})"
+    floor = ", floor" if result.get("at_floor") else ""
+    seeds_p = result.get("p_seeds_holm", float("nan"))
+    seeds = "" if math.isnan(seeds_p) else f"; seeds p={seeds_p:.2g}"
+    return f"{verdict} (p={result['p_holm']:.3g}{floor}{seeds})"
 
 
 def _si(x: float) -> str:
@@ -146,7 +149,10 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
         f"Ranked by {columns[spec.rank_by]}. Each metric: mean ± σ over the seeds [68% bootstrap interval of the "
         f"median run ({spec.bootstrap_resamples} resamples of the test jets)]. `vs best`: paired bootstrap on the "
         f"same test jets against the best model's seed mean ({spec.bootstrap_resamples} resamples, {ALPHA_TEXT} "
-        "is \"worse\"). Rejection columns: "
+        "is \"worse\"); \"floor\": no resample favoured the model, so p is the smallest "
+        f"{spec.bootstrap_resamples} resamples can give. That test is the noise of the test jets only; "
+        "\"seeds p\": Welch's t-test of the per-seed values against the best's (Holm-corrected), the seed-to-seed "
+        "spread, which the verdict does not include. Rejection columns: "
         + ", ".join(f"{c} = 1/eps_B of {n}" for c, n in columns.items() if c.startswith("rej"))
         + ' ("> X": at least one seed passes fewer than 10 background jets, so X is a mean of lower bounds).',
         "FLOPs/jet: torch's FlopCounterMode on one forward pass of a test batch (matrix products and convolutions), "
@@ -185,7 +191,7 @@ def csv_text(rows: list[dict], columns: dict[str, str], significance: dict | Non
     fields = ["model", "name", "args", "seeds_ok", "seeds_total", "params", "flops_per_jet", "train_jets", "test_jets"]
     for c in columns:
         fields += [f"{c}_mean", f"{c}_std", f"{c}_median_lo", f"{c}_median_hi", f"{c}_lower_bound"]
-    fields += ["p_holm_vs_best", "worse_than_best", "train_jets_per_s", "infer_jets_per_s", "wall_s_per_run", "errors"]
+    fields += ["p_holm_vs_best", "p_at_floor", "p_seeds_holm_vs_best", "worse_than_best", "train_jets_per_s", "infer_jets_per_s", "wall_s_per_run", "errors"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fields, lineterminator="\n")
     writer.writeheader()
@@ -205,5 +211,6 @@ def csv_text(rows: list[dict], columns: dict[str, str], significance: dict | Non
             result = (significance or {}).get(row["model"])
             if result:
                 out["p_holm_vs_best"], out["worse_than_best"] = result["p_holm"], result["worse"]
+                out["p_at_floor"], out["p_seeds_holm_vs_best"] = result.get("at_floor", ""), result.get("p_seeds_holm", "")
         writer.writerow(out)
     return buffer.getvalue()
