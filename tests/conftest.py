@@ -34,7 +34,7 @@ def top_jets_file() -> Path:
 
 def pytest_collection_modifyitems(session, config, items):
     """Test files that need no top jets first, in their own order; if the top jets are not cached yet,
-    one process starts generating them on one core meanwhile (ensure_generated's lock makes the fixture
+    one process starts generating them meanwhile (ensure_generated's lock makes the fixture
     wait for it instead of generating them again). About a minute less on a fresh clone's two cores."""
     from jetzoo.generate import default_dataset_path
 
@@ -48,8 +48,10 @@ def pytest_collection_modifyitems(session, config, items):
     import subprocess
     import sys
 
+    # two generator processes: while the test files that need no top jets run, they share the cores with
+    # them; once every test worker waits on the fixture, they use both cores (one left one idle, ~50 s)
     code = (f"from jetzoo.generate import ensure_generated; "
-            f"ensure_generated({recipe!r}, {n}, {seed}, workers=1, progress=False)")
+            f"ensure_generated({recipe!r}, {n}, {seed}, workers=2, progress=False)")
     config._top_jets_maker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL)
 
