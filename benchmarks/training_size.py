@@ -5,7 +5,7 @@ Each point is a bench output directory: `benchmarks/training_size/n<N>/` made by
 `jetzoo bench --config benchmarks/training_size/size-<N>.yaml` (a subset of the leaderboard's
 training jets, `--data.max_train_jets N`), and the leaderboard itself (`benchmarks/leaderboard/`,
 all ~50k training jets). Every run is tested on the same ~150k test jets. For each size: AUC and
-1/eps_B at eps_S = 0.5, mean ± σ over the finished seeds, and the ParticleNet-lite − MLP AUC
+1/eps_B at eps_S = 0.5 and 0.3, mean ± σ over the finished seeds, and the ParticleNet-lite − MLP AUC
 difference per seed (paired: same seed, same test jets). Only finished runs are used; the seed
 count is shown. The 100k point moves the validation jets into training (val_fraction 0; the test jets
 are the same). Whatever follows a "## Reading" heading in an existing output file is kept.
@@ -69,7 +69,8 @@ def main() -> None:
         for model in MODELS:
             items = runs.get(model, {})
             cells[model] = {"auc": [r["metrics"]["auc"] for r in items.values()],
-                            "rej": [r["metrics"]["rej50_top_vs_bkg"] for r in items.values()]}
+                            "rej": [r["metrics"]["rej50_top_vs_bkg"] for r in items.values()],
+                            "rej30": [r["metrics"]["rej30_top_vs_bkg"] for r in items.values()]}
         paired = [runs["particlenet-lite"][s]["metrics"]["auc"] - runs["mlp"][s]["metrics"]["auc"]
                   for s in sorted(set(runs.get("mlp", {})) & set(runs.get("particlenet-lite", {})))]
         rows.append((any_run["train_jets"], any_run["test_jets"], point, cells, paired))
@@ -81,12 +82,13 @@ def main() -> None:
         "the `jetzoo bench` command in its spec). Same test jets at every size; 5 epochs, 1 thread, batch 256. "
         "Cells: mean ± σ over seeds (number of finished seeds).",
         "",
-        "| training jets | test jets | MLP AUC | ParticleNet-lite AUC | PN-lite − MLP AUC (paired per seed) | MLP 1/εB(0.5) | PN-lite 1/εB(0.5) | source |",
-        "|---|---|---|---|---|---|---|---|",
+        "| training jets | test jets | MLP AUC | ParticleNet-lite AUC | PN-lite − MLP AUC (paired per seed) | MLP 1/εB(0.5) | PN-lite 1/εB(0.5) | MLP 1/εB(0.3) | PN-lite 1/εB(0.3) | source |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for train, test, point, cells, paired in rows:
         lines.append(f"| {train:,} | {test:,} | {mean_sd(cells['mlp']['auc'], 4)} | {mean_sd(cells['particlenet-lite']['auc'], 4)} | "
                      f"{mean_sd(paired, 4)} | {mean_sd(cells['mlp']['rej'], 1)} | {mean_sd(cells['particlenet-lite']['rej'], 1)} | "
+                     f"{mean_sd(cells['mlp']['rej30'], 0)} | {mean_sd(cells['particlenet-lite']['rej30'], 0)} | "
                      f"`{point}/` |")
     lines += ["", "The 50k point is the leaderboard, which streams its shards; the smaller points read the same jets "
               "in memory (`--data.max_train_jets` needs it), so their batch order differs from the leaderboard's."]
