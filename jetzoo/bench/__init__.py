@@ -191,7 +191,7 @@ def final_significance(spec: BenchSpec, out: Path, records, columns) -> dict | N
     cache_key = hashlib.sha256(json.dumps([SIGNIFICANCE_FORMAT, keys, spec.rank_by, spec.bootstrap_resamples, best]).encode()).hexdigest()[:16]
     cached = store.read_record(out / "significance.json")
     if cached and cached.get("cache_key") == cache_key:
-        return with_seed_test(cached["results"], spec, records, columns, best)
+        return with_seed_test(cached["results"], spec, with_runs, best)
     say(f"paired bootstrap of {len(with_runs) - 1} model(s) against {best} ({spec.bootstrap_resamples} resamples)")
     runs = load_runs(spec, out, records)
     try:
@@ -201,17 +201,15 @@ def final_significance(spec: BenchSpec, out: Path, records, columns) -> dict | N
         return None
     store.write_json(out / "significance.json", {"cache_key": cache_key, "best": best, "metric": columns[spec.rank_by],
                                                  "results": results})
-    return with_seed_test(results, spec, records, columns, best)
+    return with_seed_test(results, spec, with_runs, best)
 
 
-def with_seed_test(results: dict, spec: BenchSpec, records, columns, best: str) -> dict:
-    """The paired-bootstrap results with each model's seed-level Welch p ("p_seeds_holm") added."""
+def with_seed_test(results: dict, spec: BenchSpec, rows: list[dict], best: str) -> dict:
+    """The paired-bootstrap results with each model's seed-level Welch p ("p_seeds_holm") added, from the
+    aggregated rows' per-seed values of the ranking column."""
     from jetzoo.bench.significance import seed_welch
 
-    metric = columns[spec.rank_by]
-    per_seed = {spec.label(m): [records[(spec.label(m), s)]["metrics"][metric] for s in spec.seeds_of(m)
-                                if records.get((spec.label(m), s), {}).get("status") == "ok"] for m in spec.models}
-    seeds_p = seed_welch(per_seed, best)
+    seeds_p = seed_welch({row["model"]: row[spec.rank_by]["values"] for row in rows}, best)
     return {model: {**result, "p_seeds_holm": seeds_p.get(model, float("nan"))} for model, result in results.items()}
 
 
