@@ -5,7 +5,7 @@ set (QCD, top) three ways, each for the same number of epochs (so the same optim
 seeds:
 
 - `scratch`: a fresh model;
-- `fine-tune`: `--init_from` the pretrained checkpoint (jetzoo.fine_tuning; the 5-class head is
+- `fine-tune`: `--init_from` the pretrained checkpoint (jetzoo.training.fine_tuning; the 5-class head is
   reset to 2 classes, everything else loaded);
 - `head only`: the same, with `--freeze 'body.*'` (a linear probe of the pretrained features).
 
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from jetzoo.bench.runs import predict_test
-from jetzoo.fine_tuning import init_from_checkpoint
+from jetzoo.training.fine_tuning import init_from_checkpoint
 from jetzoo.metrics import evaluate
 from jetzoo.registry import create_datamodule, get_model
 from jetzoo.training import model_kwargs_from_data, quiet_trainer

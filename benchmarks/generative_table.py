@@ -5,7 +5,7 @@
 Anomaly detection: `autoencoder` and `vae` trained on the background classes (g, q) only; for
 each signal class (W, Z, t) the anomaly AUC and 1/eps_B at eps_S = 0.3, signal against g + q,
 on the test split. Generation: class-conditional `gan` and `wgan`; every metric of
-`jetzoo.generative_metrics` between the test split's real jets (one half) and as many
+`jetzoo.metrics.generative` between the test split's real jets (one half) and as many
 generated jets conditioned on their labels, beside the real-vs-real floor (other half).
 Everything runs on CPU; the datamodule's split (70/10/20, seed 42) is the default.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,13 @@ def jetzoo_in_process(capfd, monkeypatch, *args, cwd=None) -> tuple[int, str, st
         code = done.code or 0
     out, err = capfd.readouterr()
     return code, out, err
+
+
+def printed_metrics(stdout: str) -> dict[str, str]:
+    """jetzoo's printed test summary (jetzoo.metrics.summary) as {"test/auc": "0.9767  [0.9747, 0.9787]", ...}."""
+    return dict(re.findall(r"^ +(test/\w+) +(.+?)\s*$", stdout, re.M))
+
+
+def printed_value(stdout: str, name: str) -> float:
+    """One metric's printed estimate (a "> X" limit gives X)."""
+    return float(printed_metrics(stdout)[name].removeprefix("> ").split()[0])

@@ -275,7 +275,7 @@ def test_the_seed_level_welch_test_is_scipys_holm_corrected():
 
 
 def test_a_leaderboards_roc_curves_each_have_their_own_colour_and_line_style():
-    from jetzoo.plots import _pyplot, line_styles
+    from jetzoo.plots.figures import _pyplot, line_styles
 
     plt, _ = _pyplot()
     styles = line_styles(plt, 12)  # more models than the style's colour cycle (the leaderboard has 9)
@@ -284,7 +284,7 @@ def test_a_leaderboards_roc_curves_each_have_their_own_colour_and_line_style():
 
 def test_plots_and_the_test_roc_of_a_checkpoint(tmp_path):
     from jetzoo.plots import bench_plots, checkpoint_roc
-    from jetzoo.roc_callback import run_directory
+    from jetzoo.training.roc_callback import run_directory
 
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 500)

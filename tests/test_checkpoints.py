@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -17,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import jetzoo_in_process
+from helpers import jetzoo_in_process, printed_value
 from jetzoo import registry
-from jetzoo.checkpoints import CheckpointError, check_shapes_fit, load_checkpoint_file, save_checkpoint_atomically
+from jetzoo.training.checkpoints import CheckpointError, check_shapes_fit, load_checkpoint_file, save_checkpoint_atomically
 from jetzoo.zoo.mlp import MLP
 
 class Payload:
@@ -77,7 +76,7 @@ def test_opted_in_remote_checkpoint_is_downloaded_and_tested(served, top_jets_fi
         "--allow_remote_checkpoint", "true", "--trainer.enable_progress_bar", "false", cwd=tmp_path,
     )
     assert code == 0, err[-3000:]
-    assert float(re.search(r"test/auc\s*[│|]\s*([0-9.]+)", out).group(1)) > 0.8
+    assert printed_value(out, "test/auc") > 0.8
 
 
 def test_registry_refuses_urls_and_loads_opted_in_downloads_weights_only(served):
@@ -166,7 +165,7 @@ def test_test_and_predict_standardise_with_the_checkpoints_constants(mlp_run, to
 
 WRITER = '''
 import sys, torch
-from jetzoo.checkpoints import save_checkpoint_atomically
+from jetzoo.training.checkpoints import save_checkpoint_atomically
 for k in range(1000):
     save_checkpoint_atomically({"state_dict": {"w": torch.full((4_000_000,), float(k))}}, sys.argv[1])
     print(k, flush=True)

@@ -8,9 +8,9 @@ import pytest
 import torch
 from helpers import jetzoo_in_process
 
-from jetzoo.checkpoints import CheckpointError, load_checkpoint_file
+from jetzoo.training.checkpoints import CheckpointError, load_checkpoint_file
 from jetzoo.cli import main
-from jetzoo.fine_tuning import init_from_checkpoint
+from jetzoo.training.fine_tuning import init_from_checkpoint
 from jetzoo.physics.features import HL_FEATURE_NAMES
 from jetzoo.registry import create_model, load_checkpoint
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from jetzoo.generative_metrics import (
+from jetzoo.metrics.generative import (
     classifier_two_sample_test,
     evaluate_generated,
     frechet_distance,
@@ -143,7 +143,7 @@ def _exclusive_kt_taus(p4: np.ndarray, jet_radius: float) -> np.ndarray:
 
 
 def test_nsubjettiness_of_real_jets_is_exclusive_kt_with_e_scheme(top_datamodules):
-    from jetzoo.generative_metrics import relative_p4
+    from jetzoo.metrics.generative import relative_p4
     from jetzoo.physics.features import HL_FEATURE_NAMES, high_level_features
 
     batch = next(iter(top_datamodules("cloud").train_dataloader()))

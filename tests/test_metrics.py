@@ -36,13 +36,12 @@ def sklearn_eps_b(is_signal, score, eff) -> float:
 
 
 def rejection_from_sklearn_eps_b(eps: float, n_bkg: int) -> float:
-    """1/eps_B, or below 10 passing background jets 1 / scipy's 68% Clopper-Pearson upper end."""
+    """1/eps_B whenever a background jet passes; with none, 1 / scipy's 68% Clopper-Pearson upper end
+    (the one-sided 84% upper limit)."""
     k = eps * n_bkg
-    if k >= 10:
+    if k > 0:
         return 1 / eps
-    if k == int(k):  # an integer count: scipy's own exact binomial interval
-        return 1 / scipy.stats.binomtest(int(k), n_bkg).proportion_ci(confidence_level=0.68, method="exact").high
-    return 1 / scipy.stats.beta.ppf(0.84, k + 1, n_bkg - k)
+    return 1 / scipy.stats.binomtest(0, n_bkg).proportion_ci(confidence_level=0.68, method="exact").high
 
 
 def sklearn_rejection(is_signal, score, eff) -> float:
@@ -76,7 +75,7 @@ def test_rejection_and_efficiency_equal_sklearn_on_random_tied_and_discrete_scor
             worst_eps = max(worst_eps, relative(roc.background_efficiency(eff)[0], ref))
             rej = background_rejection(score, y, eff)
             worst_rej = max(worst_rej, relative(rej.value, rejection_from_sklearn_eps_b(ref, int((~y).sum()))))
-            assert rej.lower_bound == (ref * (~y).sum() < 10), name
+            assert rej.lower_bound == (ref == 0), name
     assert worst_eps < REL and worst_rej < REL, (worst_eps, worst_rej)
 
 
@@ -155,15 +154,39 @@ def test_a_binary_tagger_reports_one_convention_with_a_clear_name():
     assert {n for _, _, n in plan.rejection_names()} >= {"rej99_Tbqq_vs_bkg", "rej99.5_Hbb_vs_bkg", "rej99.5_QCD_vs_rest"}
 
 
-def test_few_passing_background_jets_give_a_clopper_pearson_lower_bound():
+def test_few_passing_background_jets_give_the_estimate_its_interval_and_its_count():
     rng = np.random.default_rng(6)
     y = np.r_[np.ones(1000, bool), np.zeros(2054, bool)]
     score = np.r_[rng.normal(2.5, 1, 1000), rng.normal(0, 1, 2054)]
     rej = background_rejection(score, y, 0.3)
     passing = sklearn_eps_b(y, score, 0.3) * 2054
-    assert rej.lower_bound and passing < 10
-    assert rej.value == pytest.approx(1 / scipy.stats.beta.ppf(0.84, passing + 1, 2054 - passing), rel=REL)
-    assert rej.value < 2054 / max(passing, 1e-9)  # the bound is below the bare 1/eps_B
+    assert not rej.lower_bound and 0 < passing < 10
+    assert rej.value == pytest.approx(2054 / passing, rel=REL)  # the estimate, never a bound
+    assert rej.background_passing == pytest.approx(passing, rel=REL) and rej.background_jets == 2054
+    assert str(rej) == f"{rej.value:.4g}"
+    logits = np.stack([np.zeros(len(y)), score], 1)
+    result = evaluate(logits, y.astype(int), ["QCD", "top"], ["QCD"])
+    result.intervals = bootstrap_intervals(logits, y.astype(int), ["QCD", "top"], ["QCD"], n_resamples=50)
+    summary = format_summary(result, "test", 50)
+    (point,) = [p for p in result.rejections if p.efficiency == 0.3]
+    assert not point.lower_bound and result.scalars()["rej30_top_vs_bkg_lower_bound"] == 0.0
+    lo, hi = result.intervals["rej30_top_vs_bkg"]
+    (line,) = [line for line in summary.splitlines() if line.split()[0] == "test/rej30_top_vs_bkg"]
+    assert line.split()[1] == f"{point.value:.4g}" and f"[{lo:.4g}, {hi:.4g}]" in line
+    count = line.split("from ")[1].split(" of 2,054 background jets")[0]
+    assert float(count.replace(",", "")) == pytest.approx(point.background_passing, abs=0.05)
+    assert "68% bootstrap intervals over 50 resamples" in summary
+    assert "test/rej30_top_vs_bkg: fewer than 10 background jets pass" in summary
+
+
+def test_no_passing_background_jet_gives_a_one_sided_limit_with_its_level():
+    y = np.r_[np.ones(1000, bool), np.zeros(2054, bool)]
+    score = np.r_[np.linspace(5, 10, 1000), np.linspace(-5, 0, 2054)]  # fully separated
+    rej = background_rejection(score, y, 0.3)
+    assert rej.lower_bound and rej.background_passing == 0
+    limit = scipy.stats.binomtest(0, 2054).proportion_ci(confidence_level=0.68, method="exact").high
+    assert rej.value == pytest.approx(1 / limit, rel=1e-9)
+    assert rej.value == pytest.approx(1 / clopper_pearson_upper(0, 2054), rel=1e-9)
     assert clopper_pearson_upper(2, 2054) == pytest.approx(
         scipy.stats.binomtest(2, 2054).proportion_ci(confidence_level=0.68, method="exact").high, rel=1e-9
     )
@@ -174,7 +197,20 @@ def test_few_passing_background_jets_give_a_clopper_pearson_lower_bound():
     summary = format_summary(result, "test", 50)
     (point,) = [p for p in result.rejections if p.efficiency == 0.3]
     assert point.lower_bound and result.scalars()["rej30_top_vs_bkg_lower_bound"] == 1.0
-    assert f"> {point.value:.4g}" in summary and "Clopper-Pearson" in summary
+    assert f"> {point.value:.4g}  84% CL limit: no background jet of 2,054 passes" in summary
+
+
+def test_the_limit_rule_does_not_switch_on_a_fluctuation():
+    """The old rule (a bound below 10 passing jets) switched on the data itself: simulated at an expected
+    count of 10, it showed the bound in ~140 of 300 samples. Now an estimate is shown whenever a jet passes."""
+    rng = np.random.default_rng(8)
+    shown_limits = 0
+    for _ in range(100):
+        n_bkg = 2000
+        y = np.r_[np.ones(500, bool), np.zeros(n_bkg, bool)]
+        score = np.r_[rng.normal(2.06, 1, 500), rng.normal(0, 1, n_bkg)]  # eps_B(0.3) ~ 0.005: ~10 jets
+        shown_limits += background_rejection(score, y, 0.3).lower_bound
+    assert shown_limits == 0
 
 
 def test_bootstrap_is_deterministic_order_free_and_as_wide_as_binomial_statistics():

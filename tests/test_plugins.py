@@ -20,8 +20,10 @@ from argparse import Namespace
 
 import pytest
 
-from helpers import REPO, jetzoo_in_process, run_jetzoo
-from jetzoo import bench, catalog, plugin_health, registry
+from helpers import REPO, jetzoo_in_process, printed_value, run_jetzoo
+from jetzoo import bench, registry
+from jetzoo.cli import catalog
+from jetzoo.registry import health as plugin_health
 
 PLUGIN_SOURCES = {
     "example": REPO / "examples" / "plugin",
@@ -231,7 +233,7 @@ def test_example_plugins_are_listed_and_train_by_short_name(listing_with_every_p
         "--trainer.default_root_dir", tmp_path, env={"PYTHONPATH": str(installed_plugins["example"])}, cwd=tmp_path,
     )
     assert fit.returncode == 0, fit.stderr[-3000:]
-    auc = float(re.search(r"test/auc\s*[│|]\s*([0-9.]+)", fit.stdout).group(1))
+    auc = printed_value(fit.stdout, "test/auc")
     assert auc > 0.8
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from jetzoo.published_results import (
+from jetzoo.bench.published import (
     DATASETS,
     PUBLISHED_MARK,
     PUBLISHED_RESULTS,
@@ -97,7 +97,7 @@ def test_the_complete_top_tagging_block():
 def test_the_jetclass_block_is_parts_table_in_jetzoos_names():
     """Four models, each with accuracy, AUC and the nine per-class rejections, named as jetzoo logs them
     for JetClass files (signal class vs QCD: `_vs_bkg`), at the table's efficiencies; ParT's ranking."""
-    from jetzoo.published_results import JETCLASS
+    from jetzoo.bench.published import JETCLASS
 
     rows = published_for(JETCLASS)
     by_model: dict[str, dict[str, float]] = {}

@@ -5,7 +5,6 @@ in the same run directory, with 0 and with 2 DataLoader workers."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import run_jetzoo
+from helpers import printed_metrics, run_jetzoo
 
 EPOCHS = 3
 
@@ -32,7 +31,7 @@ def fit_args(data, workers: int) -> list[str]:
 
 
 def printed_test_metrics(stdout: str) -> dict[str, str]:
-    return dict(re.findall(r"(test/\w+)\s*[│|]\s*([0-9.eE+-]+)", stdout))
+    return printed_metrics(stdout)
 
 
 def kill_during_third_epoch(args, cwd: Path) -> int:

@@ -17,6 +17,11 @@ kept. When every run is done, the paired-bootstrap significance (jetzoo.bench.si
 fills the `vs best` column and the plots go to `OUT/plots/` (jetzoo.plots). Progress: one
 stderr line per run start, epoch and finish. `workers: N` trains N runs at once, each in its own
 process (jetzoo.bench.workers); the runs and their predictions are the same as one after another.
+
+Also the published reference rows (`published`).
+
+May import: `jetzoo.training`, `jetzoo.registry`, `jetzoo.zoo`, `jetzoo.datamodules`, `jetzoo.generate`,
+`jetzoo.plots`, `jetzoo.metrics`, `jetzoo.physics`, `jetzoo.io`, `jetzoo.errors`. Never `jetzoo.cli` or `jetzoo.export`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from jetzoo.bench import store
-from jetzoo.bench.runs import DataCache, bench_model, say
+from jetzoo.bench.runs import DataCache, bench_model, quiet_bench_output, say
 from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_hash, parse_spec
 from jetzoo.bench.workers import finished_runs
 from jetzoo.bench.table import aggregate, csv_text, headline_columns, headline_rejection, markdown, ranked
@@ -55,18 +60,6 @@ def main(argv: list[str]) -> int:
     run_bench(spec, command=command)
     print(Path(spec.out, "leaderboard.md").read_text())
     return 0
-
-
-def quiet_bench_output() -> None:
-    """Lightning's info lines (devices, stepping-batch estimates) and tips hidden: the bench prints its own progress."""
-    import logging
-
-    from jetzoo.logging_setup import VERBOSE_ENV, quiet_output
-
-    quiet_output(False)
-    if __import__("os").environ.get(VERBOSE_ENV) != "1":
-        for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def run_bench_command(args) -> int:
@@ -222,7 +215,7 @@ def write_tables(spec: BenchSpec, out: Path, records, columns, info, significanc
         info["timing_batch"] = ok[0].get("timing_batch", "?")
     text = markdown(spec, rows, columns, info, significance)
     if spec.references:
-        from jetzoo import published_results
+        from jetzoo.bench import published as published_results
 
         dataset = getattr(published_results, REFERENCES[spec.references])
         text += "\n" + published_results.published_markdown(published_results.published_for(dataset))

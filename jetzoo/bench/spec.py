@@ -162,7 +162,7 @@ def parse_spec(argv: list[str]):
     try:
         cfg = parser.parse_args(argv)
     except ArgumentError as err:
-        from jetzoo.lightning_cli import one_line_parser_error
+        from jetzoo.errors import one_line_parser_error
 
         raise UsageError(f"{where}: {one_line_parser_error(str(err), sorted(parser._option_string_actions))}") from err
     cfg.pop("config", None)

@@ -13,28 +13,12 @@ only that run.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-
-def atomic_write(path: Path, write) -> None:
-    """`write(tmp_path)` then os.replace onto `path`: readers see the old file or the new one, whole."""
-    from jetzoo.checkpoints import remove_stale_temp_files
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(path)  # what a writer killed mid-write (kill -9) left behind
-    tmp = path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}")
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from jetzoo.io.files import atomic_write
 
 
 def write_text(path: Path, text: str) -> None:

@@ -18,19 +18,10 @@ import math
 
 import numpy as np
 
-from jetzoo.metrics.tagging import rejection_name
-from jetzoo.published_results import rank_own_runs
+from jetzoo.metrics.tagging import headline_rejection, rejection_name
+from jetzoo.bench.published import rank_own_runs
 
 ALPHA_TEXT = "Holm-corrected p < 0.05"
-
-
-def headline_rejection(class_names: list[str], background_classes: list[str]) -> tuple[str, str]:
-    """(signal class, convention) of the table's rejection columns: the last non-background class
-    against the background classes, or the last class one-vs-rest when none is declared."""
-    signals = [c for c in class_names if c not in background_classes]
-    if background_classes and signals:
-        return signals[-1], "vs_bkg"
-    return class_names[-1], "vs_rest"
 
 
 def headline_columns(class_names, background_classes, efficiencies) -> dict[str, str]:

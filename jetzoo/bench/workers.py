@@ -105,7 +105,7 @@ def start_worker(spec: BenchSpec, parent: int) -> None:
     die_with_parent(parent)
     import torch
 
-    from jetzoo.bench import quiet_bench_output
+    from jetzoo.bench.runs import quiet_bench_output
 
     if spec.trainer.threads:
         torch.set_num_threads(spec.trainer.threads)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
+
+from jetzoo.io.files import file_sha256  # noqa: F401 - a source file's identity (re-exported)
 
 SPLIT_RULE_NAME = "jetzoo-hash-v1"
 TRAIN, VAL, TEST = 0, 1, 2
@@ -55,22 +55,6 @@ def ids_from(key: str, numbers: np.ndarray) -> np.ndarray:
     """Ids of the jets numbered `numbers` (rows, or class-shifted indices) of the source `key`."""
     with np.errstate(over="ignore"):
         return _mix64(np.asarray(numbers, dtype=np.uint64) + _mix64(np.array([text_key(key)]))[0])
-
-
-_SHA_CACHE: dict[tuple, str] = {}
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes, remembered per (path, size, mtime) for this process."""
-    stat = os.stat(path)
-    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                digest.update(block)
-        _SHA_CACHE[key] = digest.hexdigest()
-    return _SHA_CACHE[key]
 
 
 # --- where jets came from ----------------------------------------------------------------------------

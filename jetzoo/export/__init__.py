@@ -6,6 +6,9 @@
 - `onnx.py`: ONNX export with dynamic batch size and particle count, metadata in `metadata_props`
   and a JSON copy beside the file.
 - `cli.py`: the command line.
+
+May import: `jetzoo.training`, `jetzoo.registry`, `jetzoo.zoo`, `jetzoo.datamodules`, `jetzoo.physics`,
+`jetzoo.io`, `jetzoo.errors`. Never `jetzoo.cli` or `jetzoo.bench`.
 """
 
 from jetzoo.export.metadata import export_metadata

@@ -1,6 +1,6 @@
 """`jetzoo export --model NAME --ckpt_path C --format onnx|hls4ml --out PATH`.
 
-The checkpoint is loaded weights-only (`jetzoo.checkpoints`) as the registry model NAME.
+The checkpoint is loaded weights-only (`jetzoo.training.checkpoints`) as the registry model NAME.
 - `--format onnx`: the file described in `jetzoo.export.onnx`. After writing, it is run with
   onnxruntime on synthetic inputs of two batch sizes and particle counts and compared with PyTorch.
 - `--format hls4ml`: an hls4ml project in the directory `--out` (`jetzoo.export.hls4ml`), for the
@@ -61,7 +61,7 @@ def parity(model, path, num_particles: int = 16) -> float:
 
 
 def run_export_command(args: argparse.Namespace) -> int:
-    from jetzoo.checkpoints import load_checkpoint_file, local_checkpoint_path
+    from jetzoo.training.checkpoints import load_checkpoint_file, local_checkpoint_path
     from jetzoo.export.onnx import export_onnx
     from jetzoo.export.wrapper import export_blocker
     from jetzoo.registry import load_checkpoint

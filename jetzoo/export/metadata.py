@@ -99,7 +99,7 @@ def export_metadata(model, inputs: list[dict[str, Any]], output: dict[str, Any],
 
     `inputs`: [{"name", "shape", "dtype"}] in the exported file's order; `output` likewise."""
     from jetzoo import __version__
-    from jetzoo.checkpoints import class_path_of
+    from jetzoo.training.checkpoints import class_path_of
     from jetzoo.registry import short_name_of
 
     names, source = feature_names(model, checkpoint, ckpt_path, given_names)

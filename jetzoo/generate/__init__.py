@@ -1,4 +1,10 @@
-"""`jetzoo generate`: labelled jet samples from Pythia 8 + FastJet, exactly reproducible from (recipe, seed, n)."""
+"""`jetzoo generate`: labelled jet samples from Pythia 8 + FastJet, exactly reproducible from (recipe, seed, n).
+
+Also the writing of a generative model's jets to the same layout (`generated_output`).
+
+May import: `jetzoo.metrics`, `jetzoo.physics`, `jetzoo.io`, `jetzoo.errors`. Never `jetzoo.datamodules`
+or any room above it: the readers depend on the generator, not the reverse.
+"""
 
 from jetzoo.generate.api import cache_dir, default_dataset_path, ensure_generated, generate
 from jetzoo.generate.cli import add_generate_arguments, run_generate_command

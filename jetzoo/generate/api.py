@@ -9,12 +9,11 @@ it (saying so on stderr) when it does not read.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-import sys
 from pathlib import Path
 
 from jetzoo.generate.recipes import DETECTOR_CHOICES, get_recipe
+from jetzoo.generate.runner import say
 
 DEFAULT_MAX_PARTICLES = 100
 STARTUP_SECONDS = 8.0  # worker start-up (imports) and Pythia init, added to the estimate
@@ -59,11 +58,6 @@ def default_dataset_path(
     if _detector(detector) != "none":
         suffix += f"-det-{detector}"
     return cache_dir() / f"{r.name}-v{r.version}-seed{seed}-n{n}{suffix}.h5"
-
-
-def say(message: str) -> None:
-    """One line on stderr, outside any progress bar."""
-    print(f"jetzoo: {message}", file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:

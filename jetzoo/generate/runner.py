@@ -81,6 +81,11 @@ def plan_chunks(
     return tasks
 
 
+def say(message: str) -> None:
+    """One line on stderr, outside any progress bar."""
+    print(f"jetzoo: {message}", file=sys.stderr, flush=True)
+
+
 def shuffle_permutation(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SHUFFLE_KEY,))).permutation(n)
 

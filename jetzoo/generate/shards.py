@@ -91,7 +91,7 @@ def plan_shards(recipe, n, seed, max_particles, tau_axes, detector, chunk_jets, 
 
 def make_shard(spec: ShardSpec, out_dir: str) -> dict:
     """Generate and write one shard (on a worker); returns its name, sha256 and counts. Idempotent."""
-    from jetzoo.datamodules.jet_identity import file_sha256
+    from jetzoo.io.files import file_sha256
     from jetzoo.generate.recipes import get_recipe
     from jetzoo.generate.runner import _run_task
     from jetzoo.generate.writer import generator_description, remove_stale_temp_files, write_jet_file
@@ -188,7 +188,7 @@ def read_manifest(out_dir: Path) -> dict | None:
 
 def shard_problem(out_dir: Path, entry: dict) -> str | None:
     """None when the shard is present and its bytes match the manifest's sha256, else what is wrong."""
-    from jetzoo.datamodules.jet_identity import file_sha256
+    from jetzoo.io.files import file_sha256
 
     path = out_dir / entry["name"]
     if not path.exists():
@@ -205,7 +205,7 @@ def generate_shards(
     recipe, n, seed, out_dir, workers, max_particles, overwrite, progress, tau_axes, detector,
     chunk_jets=None, shard_jets=None, scheduler=None, announce=True,
 ) -> Path:
-    from jetzoo.generate.api import say
+    from jetzoo.generate.runner import say
 
     out_dir = Path(out_dir)
     chunk_jets = chunk_jets or recipe.chunk_jets

@@ -26,6 +26,7 @@ import jetzoo
 from jetzoo.errors import JetDataError
 from jetzoo.generate.chunk import JetChunk
 from jetzoo.generate.recipes import Recipe
+from jetzoo.io.files import process_is_alive
 from jetzoo.physics.features import HL_FEATURE_NAMES, HLS4ML_PARTICLE_FEATURE_NAMES
 
 COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
@@ -40,23 +41,13 @@ def temp_path(out: Path) -> Path:
     return out.with_name(f"{out.name}.tmp-{socket.gethostname()}-{os.getpid()}")
 
 
-def _process_is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
-
-
 def remove_stale_temp_files(out: Path) -> list[Path]:
     """Remove `<out>.tmp-<this host>-<pid>` files whose process is dead; returns what was removed."""
     prefix = f"{out.name}.tmp-{socket.gethostname()}-"
     removed = []
     for tmp in out.parent.glob(f"{glob.escape(prefix)}*"):
         pid = tmp.name[len(prefix) :]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_is_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_is_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed

@@ -21,18 +21,25 @@ Where the two coincide (a binary tagger with a background class: rest = backgrou
 background reports class 1 as `_vs_rest`. AUC keeps its names: `auc` (binary: of the signal
 class; multi-class: macro mean over the classes with jets) and `auc_<c>` (one-vs-rest).
 
-Few background jets. When fewer than 10 background jets pass (interpolated count k of n), the
-value is a lower bound: 1 / the upper end of the 68% central Clopper-Pearson interval on eps_B
-(Beta quantile 0.84 with k + 1, n - k), never 1/eps_B itself. Lightning logs floats, so the
-logged `<name>` holds that bound and `<name>_lower_bound` is 1.0 (else 0.0); the test summary
-jetzoo prints shows it as "> X". `RejectionPoint` carries both as fields.
+Few background jets. The value is always the estimate 1/eps_B, with its bootstrap interval and the
+(interpolated) count k of n background jets behind it. Only when no background jet passes (eps_B = 0,
+an infinite estimate) is it a limit: 1 / the one-sided 84% Clopper-Pearson upper limit on eps_B (the
+upper end of the 68% central interval, Beta quantile 0.84 with 1, n). The rule depends on nothing but
+k = 0, so it does not switch on a fluctuation of a few jets (a "< 10 jets" switch did, and its bound
+then held in only ~71% of samples). Lightning logs floats, so the logged `<name>` holds that limit and
+`<name>_lower_bound` is 1.0 (else 0.0); the test summary shows it as "> X" with its level and count.
+`RejectionPoint` carries the flag and the count as fields.
 
 Intervals. At test time every metric gets a 68% bootstrap interval over the test jets
 (`bootstrap_intervals`: 300 resamples, seed 0, the same for any order of the jets, so for any
 number of DDP processes), logged as `<name>_lo` and `<name>_hi` beside `<name>` and printed in
-the test summary. For a lower-bound rejection the interval is that of the bare 1/eps_B of the
-resamples (its upper end often inf) and is no substitute for the bound. Validation logs values
+the test summary. For a limit (no background jet passes) the interval is that of the bare 1/eps_B of
+the resamples (inf) and is not printed. Validation logs values
 only. `TEST_BOOTSTRAP_RESAMPLES` in jetzoo.zoo.base sets the count.
+
+Also the generative metrics (`generative`).
+
+May import: `jetzoo.physics`, `jetzoo.io`, `jetzoo.errors`. Never a room above it.
 """
 
 from jetzoo.metrics.bootstrap import bootstrap_intervals

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-# below this many passing background jets, 1/eps_B is reported as a lower bound
+# below this many passing background jets the summary says that 1/eps_B rests on few jets
 MIN_PASSING_BACKGROUND = 10
 CONFIDENCE_LEVEL = 0.68
 
@@ -120,7 +120,10 @@ def clopper_pearson_upper(passing: float, total: int, confidence_level: float = 
 
 @dataclass(frozen=True)
 class Rejection:
-    """1/eps_B, or (lower_bound) 1 / the Clopper-Pearson upper limit on eps_B when few background jets pass."""
+    """1/eps_B, the estimate, whenever a background jet passes; when none passes (eps_B = 0, an infinite
+    estimate) `lower_bound` is set and `value` is 1 / the one-sided Clopper-Pearson upper limit on eps_B
+    at LIMIT_LEVEL. The rule depends only on whether any background jet passes, so it never switches
+    between an estimate and a bound on a fluctuation of a handful of jets."""
 
     value: float
     lower_bound: bool
@@ -131,13 +134,18 @@ class Rejection:
         return f"> {self.value:.4g}" if self.lower_bound else f"{self.value:.4g}"
 
 
+# the one-sided level of the limit printed when no background jet passes: the upper end of the
+# central 68% Clopper-Pearson interval, i.e. an 84% one-sided upper limit on eps_B
+LIMIT_LEVEL = 0.5 + CONFIDENCE_LEVEL / 2
+
+
 def rejection_from_efficiency(eps_b: float, background_jets: int) -> Rejection:
     """The reported 1/eps_B for a measured eps_B over `background_jets` jets."""
     passing = float(eps_b) * background_jets
     if not np.isfinite(passing) or background_jets == 0:
         return Rejection(float("nan"), False, passing, background_jets)
-    if passing < MIN_PASSING_BACKGROUND:
-        return Rejection(1.0 / clopper_pearson_upper(passing, background_jets), True, passing, background_jets)
+    if passing <= 0:
+        return Rejection(1.0 / clopper_pearson_upper(0.0, background_jets), True, passing, background_jets)
     return Rejection(1.0 / float(eps_b), False, passing, background_jets)
 
 

@@ -55,6 +55,8 @@ class RejectionPoint:
     convention: Convention
     value: float
     lower_bound: bool
+    background_passing: float = float("nan")  # the count behind the value (interpolated: may be fractional)
+    background_jets: int = 0
 
     @property
     def name(self) -> str:
@@ -222,8 +224,18 @@ def evaluate(logits, labels, class_names, background_classes=(), signal_efficien
             RejectionPoint(
                 plan.class_names[comparison.signal], tuple(plan.class_names[b] for b in comparison.background),
                 eff, comparison.convention, rejection.value, rejection.lower_bound,
+                rejection.background_passing, rejection.background_jets,
             )
         )
     macro = values.macro_auc()
     per_class = {plan.class_names[c]: float(v[0]) for c, v in values.auc.items()} if len(class_names) > 2 else {}
     return TaggingResult(len(labels), float(values.acc[0]), None if macro is None else float(macro[0]), per_class, points)
+
+
+def headline_rejection(class_names: list[str], background_classes: list[str]) -> tuple[str, str]:
+    """(signal class, convention) of the table's rejection columns: the last non-background class
+    against the background classes, or the last class one-vs-rest when none is declared."""
+    signals = [c for c in class_names if c not in background_classes]
+    if background_classes and signals:
+        return signals[-1], "vs_bkg"
+    return class_names[-1], "vs_rest"

@@ -12,7 +12,7 @@ large enough that all of them end in a single jet. Conventions (all angles in ra
   tau_N = sum_i pT_i min_k dR_ik / (sum_i pT_i * R0), R0 = jet radius, with the axes `tau_axes`
   (`TAU_AXES`): "wta-kt" (default) = winner-take-all kT axes, "exclusive-kt" = the N exclusive kT jets
   (E-scheme), the convention of the published hls4ml files (tau_N 12-16% higher). `nsubjettiness` is the one
-  place jetzoo computes tau_N: for datasets here and, with "exclusive-kt" axes, for `jetzoo.generative_metrics`.
+  place jetzoo computes tau_N: for datasets here and, with "exclusive-kt" axes, for `jetzoo.metrics.generative`.
 - `j_c2_b1`, `j_d2_b1`: C2 = e3 / e2^2 and D2 = e3 / e2^3 with beta = 1, where
   e_n = sum over n-tuples of prod(pT) * prod(pairwise dR) / (sum pT)^n.
 - Ratios whose denominator is zero (one-particle jets) are set to 0.

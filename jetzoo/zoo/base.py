@@ -42,6 +42,7 @@ from torchmetrics import MeanMetric
 
 from jetzoo.errors import JetDataError
 from jetzoo.metrics import LogitsAndLabels, bootstrap_intervals, evaluate, format_summary
+from jetzoo.metrics.summary import lightning_table_too
 from jetzoo.zoo.backbone_task import BackboneTask
 
 # bootstrap resamples of the test metrics' intervals (seed 0): ~0.1 s for a binary tagger on 4k jets
@@ -179,6 +180,7 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
                 print(f"jetzoo: {stage} metrics n/a for {', '.join(absent)}: no such jets in the {stage} data")
             if self.trainer.test_loop.verbose and len(labels):
                 print(format_summary(result, stage, TEST_BOOTSTRAP_RESAMPLES), flush=True)
+                self.trainer.test_loop.verbose = lightning_table_too()  # one table unless --verbose
         self.log_dict(out, sync_dist=False)
 
     def on_validation_epoch_end(self):

@@ -16,14 +16,14 @@ has a default.
 keeps only those classes in train and val. Test sees every class and logs, for each other
 (signal) class c, `test/anomaly_auc_<c>` and `test/rej30_<c>_vs_bkg` (1/eps_B at eps_S = 0.3,
 `jetzoo.metrics.background_rejection`) of the anomaly score, signal c against the background
-classes, with `test/rej30_<c>_vs_bkg_lower_bound` (1.0 when fewer than 10 background jets pass and
+classes, with `test/rej30_<c>_vs_bkg_lower_bound` (1.0 when no background jet passes and
 the value is the Clopper-Pearson lower bound, see jetzoo.metrics).
 
 `JetGenerator` (task "generation", `input_view = "cloud"`) generates 30-particle clouds
 (Δη, Δφ, pT/pT_jet) + mask; its `predict_step` returns generated jets conditioned on the
 batch labels beside the real ones, `write_predictions(outputs, path)` writes them as an
-hls4ml-layout HDF5 plus PNG plots (`jetzoo.generated_output`), and `test` logs every metric of
-`jetzoo.generative_metrics` with its real-vs-real floor (the test split's real jets are halved
+hls4ml-layout HDF5 plus PNG plots (`jetzoo.generate.generated_output`), and `test` logs every metric of
+`jetzoo.metrics.generative` with its real-vs-real floor (the test split's real jets are halved
 into `real` and `real_reference`). Validation logs the discriminator loss as `val/d_loss` and the
 W1 of the jet mass between the validation jets and as many generated ones as `val/w1m`, also
 logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator.
@@ -179,7 +179,8 @@ class AnomalyDetector(BackboneTask, GenerativeModel):
             out[f"anomaly_auc_{name}"] = float(binary_auroc(scores[sel], is_sig.long()))
             rejection = background_rejection(scores[sel].double().cpu().numpy(), is_sig.cpu().numpy(), ANOMALY_SIGNAL_EFFICIENCY)
             point = RejectionPoint(
-                name, tuple(self.train_classes), ANOMALY_SIGNAL_EFFICIENCY, "vs_bkg", rejection.value, rejection.lower_bound
+                name, tuple(self.train_classes), ANOMALY_SIGNAL_EFFICIENCY, "vs_bkg", rejection.value, rejection.lower_bound,
+                rejection.background_passing, rejection.background_jets,
             )
             out[point.name] = point.value
             out[f"{point.name}_lower_bound"] = float(point.lower_bound)
@@ -295,7 +296,7 @@ class JetGenerator(GenerativeModel):
         self.test_gen["mask"].update(mask)
 
     def on_test_epoch_end(self):
-        from jetzoo.generative_metrics import evaluate_generated
+        from jetzoo.metrics.generative import evaluate_generated
 
         real = [self.test_real["cloud"].compute().cpu(), self.test_real["mask"].compute().cpu().bool()]
         gen = [self.test_gen["cloud"].compute().cpu(), self.test_gen["mask"].compute().cpu().bool()]
@@ -331,7 +332,7 @@ class JetGenerator(GenerativeModel):
 
     def write_predictions(self, outputs: list, path: str) -> list[Path]:
         """Generated jets as hls4ml-layout HDF5 + PNG plots of real vs generated; returns the files written."""
-        from jetzoo.generated_output import write_generated
+        from jetzoo.generate.generated_output import write_generated
 
         data = _concat_outputs(outputs)
         return write_generated(

@@ -143,7 +143,7 @@ def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable 
 def _shard_identity(attrs, n: int, class_names: list[str], path: Path, key: str, seed: int) -> Callable:
     import json
 
-    from jetzoo.datamodules.jet_identity import file_sha256
+    from jetzoo.io.files import file_sha256
 
     k = len(class_names)
     manifest_path = path.parent / "manifest.json"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jetzoo.datamodules.jet_identity import Source, file_sha256, row_ids
+from jetzoo.datamodules.jet_identity import Source, row_ids
+from jetzoo.io.files import file_sha256
 from jetzoo.datamodules.table import JetTable
 from jetzoo.errors import JetDataError
 

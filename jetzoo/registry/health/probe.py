@@ -1,10 +1,10 @@
-"""`python -m jetzoo.plugin_health.probe`: check plugin entries in workers, with a timeout per entry.
+"""`python -m jetzoo.registry.health.probe`: check plugin entries in workers, with a timeout per entry.
 
-Started by `jetzoo.plugin_health.check` (the listing process, which never imports plugin code).
+Started by `jetzoo.registry.health.check` (the listing process, which never imports plugin code).
 Reads on stdin `{"sys_path", "timeout", "startup_timeout", "max_workers", "mode", "jobs"}`, a
 job being the entries of one distribution. The probe imports Lightning once (and says
 `{"ready": true}`), then runs at most `max_workers` jobs at a time, each in a worker
-(`jetzoo.plugin_health.worker`): forked from the probe on Linux (Lightning is then already
+(`jetzoo.registry.health.worker`): forked from the probe on Linux (Lightning is then already
 imported), a fresh interpreter elsewhere. It relays each entry's result on stdout, then
 `{"done": true}`.
 
@@ -27,7 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from jetzoo.plugin_health.lines import LineReader, send, wait_readable
+from jetzoo.registry.health.lines import LineReader, send, wait_readable
 
 POLL_SECONDS = 0.25
 
@@ -111,7 +111,7 @@ class Supervisor:
             if pid == 0:  # the child: nothing of the probe's plumbing, then the checks
                 for fd in (read_fd, self.out_fd, *(w.reader.fd for w in self.running)):
                     os.close(fd)
-                from jetzoo.plugin_health.worker import run_forked
+                from jetzoo.registry.health.worker import run_forked
 
                 run_forked(job.remaining, write_fd, log_fd)  # never returns
         else:
@@ -119,7 +119,7 @@ class Supervisor:
             with open(entries_path, "w") as f:
                 json.dump({"sys_path": self.sys_path, "entries": job.remaining}, f)
             process = subprocess.Popen(
-                [sys.executable, "-m", "jetzoo.plugin_health.worker", entries_path],
+                [sys.executable, "-m", "jetzoo.registry.health.worker", entries_path],
                 stdin=subprocess.DEVNULL, stdout=write_fd, stderr=log_fd,
             )
             pid = process.pid

@@ -4,7 +4,7 @@ Groups `jetzoo.models` and `jetzoo.datamodules`. jetzoo's built-ins are declared
 pyproject exactly as a third-party package declares its plugins. Reading the registry reads
 entry-point metadata only and imports nothing; a plugin's code runs only when that one entry
 is loaded (`get_model`, `get_datamodule`, `resolve_cli_value`), and `jetzoo models` checks
-plugins in a child process (`jetzoo.plugin_health`).
+plugins in a child process (`jetzoo.registry.health`).
 
 Every problem with one entry is confined to that entry and reported as a one-line
 `RegistryError` naming the plugin and its distribution:
@@ -201,16 +201,6 @@ def import_class_path(class_path: str) -> Any:
 
     module, _, name = class_path.rpartition(".")
     return getattr(importlib.import_module(module), name)
-
-
-def load_checkpoint(name: str, checkpoint_path: str, allow_remote: bool = False, **kwargs):
-    """Reload a trained model by its registry short name, weights-only (`jetzoo.checkpoints`).
-
-    A checkpoint of another model is an error naming both; a URL is refused unless `allow_remote`.
-    """
-    from jetzoo.checkpoints import load_model_checkpoint
-
-    return load_model_checkpoint(get_model(name), checkpoint_path, allow_remote=allow_remote, **kwargs)
 
 
 def resolve_cli_value(group: str, value: str) -> str:

@@ -15,7 +15,6 @@ fit/validate/test/predict are Lightning's CLI (subclass mode); NAME is a registr
 
 from __future__ import annotations
 
-import os
 import sys
 
 from jetzoo.errors import JetDataError, UsageError
@@ -72,8 +71,8 @@ def give_loggers_a_save_dir(argv: list[str]) -> list[str]:
 
 
 def run_lightning(argv: list[str], verbose: bool = False) -> None:
-    from jetzoo.lightning_cli import run_lightning as run
-    from jetzoo.logging_setup import quiet_output
+    from jetzoo.cli.lightning import run_lightning as run
+    from jetzoo.training.output import quiet_output
 
     quiet_output(verbose)
     run(argv)
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             run_lightning([command] + give_loggers_a_save_dir(resolve_short_names(argv[1:])), verbose)
             return 0
         if command in ("models", "datasets"):
-            from jetzoo.catalog import print_catalog
+            from jetzoo.cli.catalog import print_catalog
 
             return print_catalog(command, argv[1:])
         if command == "generate":
@@ -128,8 +127,3 @@ def _run_argparse(name, add_arguments, run, argv) -> int:
     parser = argparse.ArgumentParser(prog=f"jetzoo {name}")
     add_arguments(parser)
     return int(run(parser.parse_args(argv)) or 0)
-
-
-if __name__ == "__main__":  # python -m jetzoo.cli
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())

@@ -32,7 +32,7 @@ def require_extra(module: str, extra: str, feature: str) -> None:
 def make_wandb_offline_without_credentials(cfg) -> None:
     """Check that wandb is installed when a WandbLogger is configured (the `wandb` extra), and set
     `offline=True` on every WandbLogger in the parsed config when no API key is available."""
-    from jetzoo.run_dirs import logger_configs
+    from jetzoo.training.run_dirs import logger_configs
 
     wandb_loggers = [
         logger
@@ -49,12 +49,14 @@ def make_wandb_offline_without_credentials(cfg) -> None:
         print("jetzoo: no W&B credentials found; WandbLogger runs offline (sync later with `wandb sync`)", file=sys.stderr)
 
 
-VERBOSE_ENV = "JETZOO_VERBOSE"  # set by --verbose, inherited by DDP ranks and loader workers
+from jetzoo.metrics.summary import VERBOSE_ENV  # noqa: E402 - set by --verbose, inherited by DDP ranks and loader workers
 
 
 class _DropTips(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Tip:" not in record.getMessage()
+        message = record.getMessage()
+        # tips, and Lightning's note that jetzoo's own model summary replaces its default one
+        return "Tip:" not in message and "already configured with model summary" not in message
 
 
 _TIPS = _DropTips()

@@ -7,19 +7,18 @@
   naming the file.
 - `save_checkpoint_atomically` writes to a temporary file beside the target, fsyncs it and
   renames it over the target, so a process killed mid-write leaves the previous file intact.
-- `CheckpointProvenance` records the registry name and class path of the network in every
-  checkpoint, so a checkpoint of another model than `--model` is caught (`check_model_class`).
+- `class_path_of` / `checkpoint_model_class`: the network a checkpoint says it holds (checked against
+  `--model` by `jetzoo.registry.checkpoints.check_model_class`; written by
+  `jetzoo.training.checkpoints.CheckpointProvenance`).
 """
 
 from __future__ import annotations
 
 import atexit
-import glob
 import os
 import pickle
 import re
 import shutil
-import socket
 import tempfile
 import urllib.request
 import zipfile
@@ -28,9 +27,9 @@ from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
-from lightning.pytorch.callbacks import Callback
 
 from jetzoo.errors import JetDataError
+from jetzoo.io.files import remove_stale_temp_files, temp_path
 
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -83,10 +82,10 @@ def _code_it_would_run(err: Exception) -> str | None:
 
 def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu", allow_remote: bool = False) -> dict:
     """The checkpoint dict at `path`, loaded weights-only; a `CheckpointError` naming the file otherwise."""
-    return _load_local(local_checkpoint_path(path, allow_remote), map_location, label=str(path))
+    return load_local_checkpoint(local_checkpoint_path(path, allow_remote), map_location, label=str(path))
 
 
-def _load_local(path: Path, map_location: Any, label: str) -> dict:
+def load_local_checkpoint(path: Path, map_location: Any, label: str) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{label}: no such checkpoint file")
     if path.stat().st_size == 0:
@@ -106,31 +105,12 @@ def _load_local(path: Path, map_location: Any, label: str) -> dict:
     return checkpoint
 
 
-def _process_is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temp_files(path: Path) -> None:
-    """Temp files of `path` left by killed writers on this host (others may share the filesystem)."""
-    prefix = f".{path.name}.tmp-{socket.gethostname()}-"
-    for tmp in path.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = tmp.name[len(prefix) :]
-        if pid.isdigit() and not _process_is_alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
 def save_checkpoint_atomically(checkpoint: dict, path: str | os.PathLike) -> None:
     """Write `checkpoint` to `path` through a temp file + rename: `path` is always old or new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path)
-    tmp = path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
             torch.save(checkpoint, f)
@@ -139,13 +119,6 @@ def save_checkpoint_atomically(checkpoint: dict, path: str | os.PathLike) -> Non
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def load_model_checkpoint(model_cls: type, path: str | os.PathLike, allow_remote: bool = False, **kwargs):
-    """`model_cls` restored from a checkpoint of that same model, weights-only."""
-    local = local_checkpoint_path(path, allow_remote)
-    check_model_class(_load_local(local, "cpu", label=str(path)), str(path), class_path_of(model_cls))
-    return model_cls.load_from_checkpoint(local, map_location="cpu", weights_only=True, **kwargs)
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
@@ -176,63 +149,3 @@ def checkpoint_model_class(checkpoint: dict) -> str | None:
     return recorded or checkpoint.get("hyper_parameters", {}).get("_class_path")
 
 
-def check_model_class(checkpoint: dict, label: str, expected_class_path: str) -> None:
-    """A one-line error when the checkpoint holds another model than the one asked for."""
-    found = checkpoint_model_class(checkpoint)
-    if found is None or found == expected_class_path:
-        return
-    found_name = checkpoint.get("jetzoo", {}).get("model_name") or found
-    expected_name = _registry_name(expected_class_path) or expected_class_path
-    raise CheckpointError(
-        f"{label}: checkpoint of model '{found_name}' ({found}), but the model asked for is "
-        f"'{expected_name}' ({expected_class_path}); use --model {found_name}, or start a fit of "
-        "another model from its weights with --init_from"
-    )
-
-
-def check_shapes_fit(checkpoint: dict, model, label: str) -> None:
-    """A one-line error when the checkpoint's weights do not fit the model built for this data."""
-    from jetzoo.zoo.backbone_task import upgrade_state_dict_keys
-
-    own = model.state_dict()
-    state_dict = upgrade_state_dict_keys(model, dict(checkpoint["state_dict"]))  # names of before the backbones
-    for key, tensor in state_dict.items():
-        if key in own and tuple(own[key].shape) != tuple(tensor.shape):
-            raise CheckpointError(
-                f"{label}: its weights do not fit this data: '{key}' is {tuple(tensor.shape)} in the checkpoint "
-                f"but {tuple(own[key].shape)} for the model built for this data (other classes or features?)"
-            )
-    missing = sorted(set(own) - set(state_dict))
-    if missing:
-        raise CheckpointError(f"{label}: the checkpoint lacks weights the model has: {', '.join(missing[:3])}")
-
-
-def _registry_name(class_path: str) -> str | None:
-    from jetzoo.registry import model_entries
-
-    target = ":".join(class_path.rsplit(".", 1))
-    return next((name for name, e in model_entries().items() if e.target == target), None)
-
-
-class CheckpointProvenance(Callback):
-    """Writes `checkpoint["jetzoo"]`: the network's registry name and class path, jetzoo's version, and
-    the training data's provenance (`data`: manifest, its hash, split rule), the standardisation
-    constants the model was trained with (`standardisation`) and its inputs' names (`feature_names`)."""
-
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        from jetzoo import __version__
-
-        class_path = class_path_of(pl_module)
-        checkpoint["jetzoo"] = {
-            "model_class": class_path,
-            "model_name": _registry_name(class_path) or "",
-            "jetzoo_version": __version__,
-        }
-        datamodule = getattr(trainer, "datamodule", None)
-        if hasattr(datamodule, "data_provenance"):
-            # the training data's manifest and split rule (never lists of ids): the overlap check of
-            # `test`/`predict` re-derives the training jets from them (jetzoo/datamodules/leakage.py)
-            checkpoint["jetzoo"]["data"] = datamodule.data_provenance()
-        if hasattr(datamodule, "standardisation_record"):
-            checkpoint["jetzoo"]["standardisation"] = datamodule.standardisation_record()
-            checkpoint["jetzoo"]["feature_names"] = datamodule.feature_names_record()

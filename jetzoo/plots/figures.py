@@ -5,7 +5,7 @@
   highest seed, and the random tagger (1/eps_S) for scale.
 - `plot_scores`: per model, the distribution of the tagger's score p_s / (p_s + sum_b p_b) for
   signal and background test jets (of its median seed), normalised to unit area.
-- `roc_points`: the ROC of the headline comparison (jetzoo.bench.table.headline_rejection) from
+- `roc_points`: the ROC of the headline comparison (jetzoo.metrics.tagging.headline_rejection) from
   logits, in float64, as jetzoo.metrics builds it; `write_roc_csv` writes it.
 
 matplotlib (Agg) and mplhep are imported only when a plot is made.
@@ -23,8 +23,7 @@ EPS_GRID = np.linspace(0.01, 1.0, 397)
 
 def headline_scores(logits, labels, class_names, background_classes):
     """(signal name, background names, log-odds scores, is_signal) of the headline comparison."""
-    from jetzoo.bench.table import headline_rejection
-    from jetzoo.metrics.tagging import as_float64, plan_for
+    from jetzoo.metrics.tagging import as_float64, headline_rejection, plan_for
 
     logits, labels = as_float64(logits, labels, class_names)
     background = [c for c in background_classes if c in class_names]
@@ -48,7 +47,7 @@ def roc_points(logits, labels, class_names, background_classes):
 
 
 def write_roc_csv(path: Path, eps_s, eps_b, thresholds) -> None:
-    from jetzoo.bench.store import atomic_write
+    from jetzoo.io.files import atomic_write
 
     def write(tmp):
         with open(tmp, "w", newline="") as f:
@@ -83,7 +82,7 @@ def _label(mplhep, ax, text: str) -> None:
 
 
 def _save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
-    from jetzoo.bench.store import atomic_write
+    from jetzoo.io.files import atomic_write
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -188,7 +187,7 @@ def bench_plots(runs: dict[str, list[dict]], out_dir: Path, title: str = "") -> 
 
 
 def checkpoint_roc(logits, labels, class_names, background_classes, out_dir: Path, title: str = "") -> list[Path]:
-    """roc.csv and roc.png of one tested model in `out_dir` (jetzoo.roc_callback)."""
+    """roc.csv and roc.png of one tested model in `out_dir` (jetzoo.training.roc_callback)."""
     signal, background, eps_s, eps_b, thresholds = roc_points(logits, labels, class_names, background_classes)
     out_dir = Path(out_dir)
     write_roc_csv(out_dir / "roc.csv", eps_s, eps_b, thresholds)

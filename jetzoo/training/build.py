@@ -40,10 +40,10 @@ def build(model: str, data: str, model_kwargs: dict | None = None, data_kwargs: 
 
 def jetzoo_trainer_extras() -> dict:
     """What every jetzoo Trainer carries: safe atomic checkpoint I/O, exact-resume state, provenance,
-    and the test ROC beside the run's logs (jetzoo.roc_callback)."""
-    from jetzoo.checkpoints import CheckpointProvenance, SafeCheckpointIO
-    from jetzoo.resume import ExactResume
-    from jetzoo.roc_callback import TestRocWriter
+    and the test ROC beside the run's logs (jetzoo.training.roc_callback)."""
+    from jetzoo.training.checkpoints import CheckpointProvenance, SafeCheckpointIO
+    from jetzoo.training.resume import ExactResume
+    from jetzoo.training.roc_callback import TestRocWriter
 
     return {"plugins": [SafeCheckpointIO()], "callbacks": [ExactResume(), CheckpointProvenance(), TestRocWriter()]}
 

@@ -1,7 +1,7 @@
 """`jetzoo models` and `jetzoo datasets`: tables of what the registry holds, plugins included.
 
 This process imports no plugin code: parameter counts, docstrings and health come from
-`jetzoo.plugin_health` (a child process, cached). A plugin that fails to import, exits, hangs,
+`jetzoo.registry.health` (a child process, cached). A plugin that fails to import, exits, hangs,
 crashes, or is not the right Lightning class gets a BROKEN row with the reason; a name claimed
 by two distributions gets a CONFLICT row naming both. The other rows are listed as usual.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from jetzoo import plugin_health
+from jetzoo.registry import health as plugin_health
 from jetzoo.registry import Entry, datamodule_entries, model_entries
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from jetzoo.checkpoints import is_remote
+from jetzoo.training.checkpoints import is_remote
 from jetzoo.registry import import_class_path
 
 DEFAULT_LOGGER_NAME = "lightning_logs"

@@ -1,6 +1,6 @@
 """`jetzoo fit --init_from CKPT`: start a new fit from another run's weights (fine-tuning).
 
-The checkpoint is loaded weights-only (`jetzoo.checkpoints`); only its `state_dict` is used, never its
+The checkpoint is loaded weights-only (`jetzoo.training.checkpoints`); only its `state_dict` is used, never its
 optimizer, schedule or loop state (that is `--ckpt_path`, which resumes a fit). Parameter names are
 matched with shell-style patterns (`fnmatch`) on the model's `state_dict` keys, e.g. `backbone.body.*`; a
 backbone tagger's names may be given without the `backbone.` prefix (`body.*`), and a checkpoint written
@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 
 import torch
 
-from jetzoo.checkpoints import CheckpointError, load_checkpoint_file
+from jetzoo.training.checkpoints import CheckpointError, load_checkpoint_file
 
 
 @dataclasses.dataclass

@@ -93,7 +93,7 @@ def plot_comparison(real, generated, stem: str | Path, jet_radius: float = 0.8) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from jetzoo.generative_metrics import as_cloud, jet_mass
+    from jetzoo.metrics.generative import as_cloud, jet_mass
 
     stem = Path(stem)
     (rc, rm), (gc, gm) = as_cloud(real), as_cloud(generated)

@@ -5,11 +5,11 @@ group's Lightning class, and for a model writes `{"stage": "build at defaults"}`
 count its parameters; then it writes the entry's result (`status` ok with the facts the catalog
 shows, or broken with the `reason`). Plugin code may print, exit, hang or crash: its stdout and
 stderr go to a log file, the messages go to a private pipe, and the supervisor
-(`jetzoo.plugin_health.probe`) turns silence, exits and signals into a reason for the entry it
+(`jetzoo.registry.health.probe`) turns silence, exits and signals into a reason for the entry it
 was on.
 
 A worker is a fork of the probe (Lightning already imported) or, where fork is not used,
-`python -m jetzoo.plugin_health.worker FILE`, FILE holding `{"sys_path", "entries"}`; it then
+`python -m jetzoo.registry.health.worker FILE`, FILE holding `{"sys_path", "entries"}`; it then
 writes `{"ready": true}` once Lightning is imported.
 """
 
@@ -21,7 +21,7 @@ import os
 import sys
 import traceback
 
-from jetzoo.plugin_health.lines import send
+from jetzoo.registry.health.lines import send
 from jetzoo.registry import MODEL_GROUP, Entry, PluginError, describe
 
 

@@ -5,8 +5,8 @@
 `{"status": "broken", "reason": ...}`. Healthy means: imports, is the group's Lightning class,
 and (models) builds at its defaults.
 
-Results come from the cache (`jetzoo.plugin_health.cache`) when nothing they depend on has
-changed. The others are computed by one child process, `python -m jetzoo.plugin_health.probe`
+Results come from the cache (`jetzoo.registry.health.cache`) when nothing they depend on has
+changed. The others are computed by one child process, `python -m jetzoo.registry.health.probe`
 (see there), which imports Lightning once and checks each distribution's entries in a worker,
 two distributions at a time, with a timeout per entry; a plugin that exits, hangs or crashes
 costs only its own entry. This process only reads the child's JSON lines, with its own
@@ -28,8 +28,8 @@ import sys
 import tempfile
 import time
 
-from jetzoo.plugin_health import cache
-from jetzoo.plugin_health.lines import LineReader, wait_readable
+from jetzoo.registry.health import cache
+from jetzoo.registry.health.lines import LineReader, wait_readable
 from jetzoo.registry import Entry
 
 DEFAULT_TIMEOUT = 20.0
@@ -83,7 +83,7 @@ def run_probe(entries: list[Entry], mode: str | None = None) -> dict[tuple[str, 
     budget = len(entries) * (timeout + (startup if mode == "spawn" else 1.0)) + 10.0
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "jetzoo.plugin_health.probe"],
+            [sys.executable, "-m", "jetzoo.registry.health.probe"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
         )
         try:

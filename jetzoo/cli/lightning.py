@@ -16,56 +16,33 @@ On top of `LightningCLI` (subclass mode) this adds, each in one place:
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import warnings
 from typing import Optional, Union
 
 import lightning as L
 from jsonargparse import ArgumentError
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
-from jetzoo import run_dirs
-from jetzoo.checkpoints import (
+from jetzoo.training import run_dirs
+from jetzoo.training.checkpoints import (
     CheckpointError,
     check_model_class,
     check_shapes_fit,
     load_checkpoint_file,
     local_checkpoint_path,
 )
-from jetzoo.errors import UsageError
-from jetzoo.logging_setup import make_wandb_offline_without_credentials
-from jetzoo.prediction_writer import JetPredictionWriter
+from jetzoo.errors import UsageError, one_line_parser_error
+from jetzoo.training.output import make_wandb_offline_without_credentials
+from jetzoo.training.prediction_writer import JetPredictionWriter
 from jetzoo.registry import import_class_path
-from jetzoo.resume import LatestModelCheckpoint
+from jetzoo.training.resume import LatestModelCheckpoint
 from jetzoo.training import jetzoo_trainer_extras, model_kwargs_from_data
+from jetzoo.training.summary import CountedModelSummary
 
 DEFAULT_DATA = "jetzoo.datamodules.pythia.PythiaJetDataModule"
 RUN_DIR_ENV = "JETZOO_RUN_DIR"  # a run directory chosen by the launching process, for its DDP ranks
-
-
-def one_line_parser_error(message: str, option_strings: list[str]) -> str:
-    """The first line of a jsonargparse error, with a "did you mean" for an unknown option."""
-    lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else "invalid arguments"
-    unknown = re.findall(r"(--[\w.\-]+)", text) if "nrecognized" in text else []
-    for option in unknown:
-        close = difflib.get_close_matches(option.split("=")[0], option_strings, n=1, cutoff=0.75)
-        if close:
-            return f"{text} (did you mean {close[0]}?)"
-    # a bad value inside --model / --data (subclass mode): jsonargparse nests it in a Union error
-    nested = any("Union subtypes" in line for line in lines)
-    for i, line in enumerate(lines if nested else []):
-        if "Got value:" in line and "NoneType" not in line:
-            keys = [k for previous in lines[:i] for k in re.findall(r'Parser key "([^"]+)"', previous)]
-            return f"--{'.'.join(keys)}: {line.removeprefix('- ')}" if keys else line
-    if len(lines) > 1 and "nrecognized" not in text:
-        detail = next((line for line in reversed(lines) if not line.startswith("Given value")), "")
-        if detail and detail != text:
-            text = f"{text} {detail}"
-    return text
 
 
 class JetzooArgumentParser(LightningArgumentParser):
@@ -257,7 +234,7 @@ class JetzooCLI(LightningCLI):
         cfg = self._subcommand_config()
         if not cfg.get("init_from"):
             return
-        from jetzoo.fine_tuning import init_from_checkpoint
+        from jetzoo.training.fine_tuning import init_from_checkpoint
 
         names = self.datamodule.feature_names_record() if hasattr(self.datamodule, "feature_names_record") else None
         local = local_checkpoint_path(cfg.init_from, allow_remote=cfg.get("allow_remote_checkpoint", False))
@@ -273,6 +250,8 @@ class JetzooCLI(LightningCLI):
         if not any(hasattr(p, "save_checkpoint") for p in plugins):
             plugins += extras["plugins"]
         callbacks = [*(trainer_cfg.get("callbacks") or []), *extras["callbacks"]]
+        if trainer_cfg.get("enable_model_summary") is not False and not any(isinstance(c, ModelSummary) for c in callbacks):
+            callbacks.append(CountedModelSummary())  # Lightning's, without its column of zero FLOPs
         trainer = {**trainer_cfg, "plugins": plugins, "callbacks": callbacks, **kwargs}
         extra = [self._get(self.config_init, c) for c in self._parser(self.subcommand).callback_keys]
         if trainer.get("enable_checkpointing") is False or trainer.get("fast_dev_run"):
