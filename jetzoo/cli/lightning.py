@@ -97,7 +97,7 @@ class JetzooCLI(LightningCLI):
         )
         parser.add_argument("--init_from", type=Optional[str], default=None,
                             help="fit: start from this checkpoint's weights (weights-only; not a resume: see "
-                            "--ckpt_path); a head of another shape is reset (jetzoo/fine_tuning.py)")
+                            "--ckpt_path); a head of another shape is reset (jetzoo/training/fine_tuning.py)")
         parser.add_argument("--init_include", type=Union[str, list[str]], default=["*"],
                             help="fit --init_from: parameter-name patterns to load (fnmatch, comma-separated or a list, e.g. 'body.*')")
         parser.add_argument("--init_exclude", type=Union[str, list[str]], default=[],
