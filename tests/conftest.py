@@ -32,18 +32,30 @@ def top_jets_file() -> Path:
     return Path(ensure_generated(**TOP_JETS))
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """Test files that need no top jets first, in their own order; if the top jets are not cached yet,
-    one process starts generating them meanwhile (ensure_generated's lock makes the fixture
-    wait for it instead of generating them again). About a minute less on a fresh clone's two cores."""
+# Seconds each test file took (setup + call + teardown, `pytest --durations=0` on a fresh clone, 2 idle
+# cores, 2026-12-06). Only the order is taken from them: xdist hands files to its workers in collection
+# order, so the longest go first and the short ones fill the gaps at the end (at 6c76805 the last
+# file, test_resume.py, ran alone for ~30 s while the other worker sat idle). A file not listed here
+# counts as 5 s.
+FILE_SECONDS = {
+    "test_model_contract": 93, "test_cli": 84, "test_resume": 46, "test_plugins": 43, "test_bench": 36,
+    "test_shards": 33, "test_generate": 29, "test_zoo_setmodels": 27, "test_streaming": 27,
+    "test_zoo_learning_a": 26, "test_lightning_habits": 23, "test_checkpoints": 18, "test_leakage": 16,
+    "test_docs_commands": 11, "test_export": 10, "test_zoo_graphmodels": 8, "test_generative": 8,
+    "test_reader_fuzz": 7, "test_detector": 4, "test_readers": 4, "test_fine_tuning": 3,
+    "test_datamodule_contract": 3, "test_bad_input": 3, "test_class_selection": 3, "test_generative_metrics": 2,
+    "test_features": 2, "test_datamodule": 1, "test_metrics": 1, "test_architecture": 1, "test_published_results": 0,
+}
+_MAKER_ENV = "JETZOO_TEST_TOP_JETS_MAKER"  # set once the top jets are being made, so no worker starts another
+
+
+def _start_top_jets_maker(config) -> None:
+    """Generate the top jets in the background unless cached (ensure_generated's lock makes the fixture
+    wait for it instead of generating them again)."""
     from jetzoo.generate import default_dataset_path
 
-    needs = {item.module.__name__ for item in items if "top_jets_file" in getattr(item, "fixturenames", ())}
-    if not needs:
-        return
-    items.sort(key=lambda item: item.module.__name__ in needs)  # stable: each file's tests stay together, in order
     recipe, n, seed = TOP_JETS["recipe"], TOP_JETS["n"], TOP_JETS["seed"]
-    if default_dataset_path(recipe, n, seed).exists():
+    if os.environ.get(_MAKER_ENV) or default_dataset_path(recipe, n, seed).exists():
         return
     import subprocess
     import sys
@@ -54,6 +66,26 @@ def pytest_collection_modifyitems(session, config, items):
             f"ensure_generated({recipe!r}, {n}, {seed}, workers=2, progress=False)")
     config._top_jets_maker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL)
+    os.environ[_MAKER_ENV] = str(config._top_jets_maker.pid)  # xdist's workers inherit it
+
+
+def pytest_configure(config):
+    """The whole suite on xdist: the controller starts the top jets at once, before its workers have even
+    imported torch (about 10 s earlier than their collection could); a run of chosen files leaves it to
+    the collection below, which knows whether any test needs them."""
+    whole_suite = not config.args or [str(a) for a in config.args] == config.getini("testpaths")
+    if whole_suite and not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        _start_top_jets_maker(config)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Test files that need no top jets first, then those that do, each group longest file first
+    (FILE_SECONDS); if the top jets are not cached yet and no process is making them, one starts now."""
+    needs = {item.module.__name__ for item in items if "top_jets_file" in getattr(item, "fixturenames", ())}
+    # stable: each file's tests stay together, in their own order
+    items.sort(key=lambda item: (item.module.__name__ in needs, -FILE_SECONDS.get(item.module.__name__, 5)))
+    if needs:
+        _start_top_jets_maker(config)
 
 
 def pytest_sessionfinish(session, exitstatus):

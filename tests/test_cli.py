@@ -56,20 +56,18 @@ def test_fit_prints_test_metrics_after_training(ddp_fit):
     assert printed_value(result.stdout, "test/auc") > 0.8
 
 
-def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file):
+def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file, capfd, monkeypatch):
     out, _ = ddp_fit
     ckpt = out / "ckpt" / "last.ckpt"
-    ddp = ["--trainer.strategy", "ddp", "--trainer.devices", "2"]
     # streamed DDP (2 processes x 2 loader workers) is test_two_nodes_stream_and_match_one_process
-    runs = {"single": ["--trainer.devices", "1"], "ddp": ddp}
-    metrics = {}
-    for name, extra in runs.items():
-        result = run_jetzoo(
-            "test", *data_args(top_jets_file), *QUIET, "--ckpt_path", ckpt, "--trainer.accelerator", "cpu", *extra,
-            "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", out / name, cwd=out,
-        )
-        assert result.returncode == 0, result.stderr[-4000:]
-        metrics[name] = csv_metrics(out / name)
+    args = ["test", *data_args(top_jets_file), *QUIET, "--ckpt_path", ckpt, "--trainer.accelerator", "cpu"]
+    csv = ["--trainer.logger", "CSVLogger", "--trainer.logger.save_dir"]
+    # the single process needs no process of its own: the console script's entry point, in this one
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, "--trainer.devices", "1", *csv, out / "single", cwd=out)
+    assert code == 0, err[-4000:]
+    result = run_jetzoo(*args, "--trainer.strategy", "ddp", "--trainer.devices", "2", *csv, out / "ddp", cwd=out)
+    assert result.returncode == 0, result.stderr[-4000:]
+    metrics = {name: csv_metrics(out / name) for name in ("single", "ddp")}
     for key in ("test/acc", "test/auc", "test/rej50_top_vs_bkg", "test/rej30_top_vs_bkg", "test/loss", "test/auc_lo", "test/rej50_top_vs_bkg_hi"):
         assert metrics["ddp"][key] == pytest.approx(metrics["single"][key], rel=1e-6), key
 
@@ -108,14 +106,14 @@ def test_two_nodes_stream_and_match_one_process(ddp_fit, top_jets_file):
         assert nodes_metrics[key] == pytest.approx(single[key], rel=1e-6), key
 
 
-def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_file, tmp_path):
+def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_file, tmp_path, capfd, monkeypatch):
     out, _ = ddp_fit
     target = tmp_path / "scores.h5"
-    result = run_jetzoo(
-        "predict", *data_args(top_jets_file), *QUIET, "--ckpt_path", out / "ckpt" / "last.ckpt",
+    code, _, err = jetzoo_in_process(
+        capfd, monkeypatch, "predict", *data_args(top_jets_file), *QUIET, "--ckpt_path", out / "ckpt" / "last.ckpt",
         "--trainer.logger", "false", "--prediction_writer.output_path", target, cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert code == 0, err[-4000:]
     with h5py.File(target) as f:
         probs, labels = f["probs"][:], f["label"][:]
         assert list(f.attrs["class_names"]) == ["QCD", "top"]
