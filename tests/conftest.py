@@ -34,7 +34,7 @@ def top_jets_file() -> Path:
 
 # Seconds each test file took (setup + call + teardown, `pytest --durations=0` on a fresh clone, 2 idle
 # cores, 2026-12-06). Only the order is taken from them: xdist hands files to its workers in collection
-# order, so the longest go first and the short ones fill the gaps at the end (at 6c76805 the last
+# order (`--no-loadscope-reorder`: by default xdist reorders them by their number of tests), so the longest go first and the short ones fill the gaps at the end (at 6c76805 the last
 # file, test_resume.py, ran alone for ~30 s while the other worker sat idle). A file not listed here
 # counts as 5 s.
 FILE_SECONDS = {
