@@ -32,20 +32,6 @@ def top_jets_file() -> Path:
     return Path(ensure_generated(**TOP_JETS))
 
 
-# Seconds each test file took (setup + call + teardown, `pytest --durations=0` on a fresh clone, 2 idle
-# cores, 2026-12-06). Only the order is taken from them: xdist hands files to its workers in collection
-# order (`--no-loadscope-reorder`: by default xdist reorders them by their number of tests), so the longest go first and the short ones fill the gaps at the end (at 6c76805 the last
-# file, test_resume.py, ran alone for ~30 s while the other worker sat idle). A file not listed here
-# counts as 5 s.
-FILE_SECONDS = {
-    "test_model_contract": 93, "test_cli": 84, "test_resume": 46, "test_plugins": 43, "test_bench": 36,
-    "test_shards": 33, "test_generate": 29, "test_zoo_setmodels": 27, "test_streaming": 27,
-    "test_zoo_learning_a": 26, "test_lightning_habits": 23, "test_checkpoints": 18, "test_leakage": 16,
-    "test_docs_commands": 11, "test_export": 10, "test_zoo_graphmodels": 8, "test_generative": 8,
-    "test_reader_fuzz": 7, "test_detector": 4, "test_readers": 4, "test_fine_tuning": 3,
-    "test_datamodule_contract": 3, "test_bad_input": 3, "test_class_selection": 3, "test_generative_metrics": 2,
-    "test_features": 2, "test_datamodule": 1, "test_metrics": 1, "test_architecture": 1, "test_published_results": 0,
-}
 _MAKER_ENV = "JETZOO_TEST_TOP_JETS_MAKER"  # set once the top jets are being made, so no worker starts another
 
 
@@ -79,11 +65,10 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Test files that need no top jets first, then those that do, each group longest file first
-    (FILE_SECONDS); if the top jets are not cached yet and no process is making them, one starts now."""
+    """Test files that need no top jets first, in their own order; if the top jets are not cached yet and
+    no process is making them yet (pytest_configure), one starts now."""
     needs = {item.module.__name__ for item in items if "top_jets_file" in getattr(item, "fixturenames", ())}
-    # stable: each file's tests stay together, in their own order
-    items.sort(key=lambda item: (item.module.__name__ in needs, -FILE_SECONDS.get(item.module.__name__, 5)))
+    items.sort(key=lambda item: item.module.__name__ in needs)  # stable: each file's tests stay together, in order
     if needs:
         _start_top_jets_maker(config)
 
