@@ -145,7 +145,8 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
         "\"seeds p\": Welch's t-test of the per-seed values against the best's (Holm-corrected), the seed-to-seed "
         "spread, which the verdict does not include. Rejection columns: "
         + ", ".join(f"{c} = 1/eps_B of {n}" for c, n in columns.items() if c.startswith("rej"))
-        + ' ("> X": at least one seed passes fewer than 10 background jets, so X is a mean of lower bounds).',
+        + ' ("> X": no background jet passed for at least one seed, whose value is then its 84% CL limit, '
+        "averaged with the other seeds' estimates).",
         "FLOPs/jet: torch's FlopCounterMode on one forward pass of a test batch (matrix products and convolutions), "
         "per jet; train/infer jets/s: a fixed test batch of "
         f"{info.get('timing_batch', '?')} jets after 3 warm-up iterations (training: forward, backward, AdamW step); "
