@@ -179,3 +179,14 @@ def test_missing_data_file_is_a_one_line_error(tmp_path, capfd, monkeypatch):
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0]
+
+
+def test_wandb_credentials_check_survives_a_python_without_netrc(monkeypatch):
+    """An ImportError of netrc became an UnboundLocalError (the except clause named the missing module)."""
+    import sys
+
+    from jetzoo.training.output import wandb_has_credentials
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setitem(sys.modules, "netrc", None)  # `import netrc` now raises ImportError
+    assert wandb_has_credentials() is False

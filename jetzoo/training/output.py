@@ -14,7 +14,9 @@ def wandb_has_credentials() -> bool:
         return True
     try:
         import netrc
-
+    except ImportError:  # a Python built without netrc: no credentials file can be read (the except
+        return False     # clause below would otherwise name the module that failed to import)
+    try:
         auth = netrc.netrc().authenticators("api.wandb.ai")
         return bool(auth and auth[2])
     except (FileNotFoundError, netrc.NetrcParseError, OSError):

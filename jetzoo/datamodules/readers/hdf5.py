@@ -1,4 +1,5 @@
-"""HDF5 datasets checked before they are read: present, numeric, of the expected rank, and really stored."""
+"""HDF5 datasets checked before they are read: present, numeric, of the expected rank, really stored, and
+stored in the file named (no external link, external raw storage or virtual dataset)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,34 @@ def numeric_dataset(f: h5py.File, key: str, path, ndim: int | None = None, shape
     return dset
 
 
+def require_self_contained(f: h5py.File, path) -> None:
+    """A one-line error when any object of `f` lives outside it: an external link, a dataset whose bytes are
+    in external raw files, or a virtual dataset mapping other files. h5py follows all three silently, so a
+    file could make jetzoo read another file's bytes as jets (`/etc/passwd` was read so), and the jet
+    identity, a hash of the file named, would not cover what was read."""
+    problems: list[str] = []
+
+    def link(name, link_obj):
+        if not problems and isinstance(link_obj, h5py.ExternalLink):
+            problems.append(f"'{name}' is an external link to {link_obj.filename}:{link_obj.path}")
+
+    def dataset(name, obj):
+        if problems or not isinstance(obj, h5py.Dataset):
+            return
+        if obj.external:
+            files = ", ".join(sorted({str(entry[0]) for entry in obj.external}))
+            problems.append(f"dataset '{name}' is stored in external raw file(s) {files}")
+        elif obj.is_virtual:
+            files = ", ".join(sorted({source.file_name for source in obj.virtual_sources()}))
+            problems.append(f"dataset '{name}' is a virtual dataset mapping {files}")
+
+    f.visititems_links(link)
+    if not problems:
+        f.visititems(dataset)  # does not follow external links: those were refused above
+    if problems:
+        raise JetDataError(f"{path}: {problems[0]}; jetzoo reads jets only from the file named (copy the data into it)")
+
+
 def require_backed(dset: h5py.Dataset, path, what: str) -> None:
     """The bytes `dset`'s shape declares exist in the file (a patched or resized shape is refused)."""
     compressed = dset.id.get_create_plist().get_nfilters() > 0
@@ -55,6 +84,7 @@ def require_all_backed(path, skip: str = "/_i_") -> None:
                 problems.append(exc)
 
     with h5py.File(path, "r") as f:
+        require_self_contained(f, path)
         f.visititems(visit)
     if problems:
         raise problems[0]

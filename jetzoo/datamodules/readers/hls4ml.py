@@ -40,7 +40,7 @@ from jetzoo.datamodules.readers.failures import (
     require_rows,
     text,
 )
-from jetzoo.datamodules.readers.hdf5 import names_dataset, numeric_dataset
+from jetzoo.datamodules.readers.hdf5 import names_dataset, numeric_dataset, require_self_contained
 from jetzoo.datamodules.readers.paths import (
     DEFAULT_CHUNK_SIZE,
     ChunkSelection,
@@ -80,6 +80,7 @@ def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelecti
 def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None,
                      hl_only: bool = False) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
+        require_self_contained(f, path)
         stale = stale_recipe_warning(f.attrs, source=str(path))  # a file of an older jetzoo recipe
         if stale:
             print(stale, file=sys.stderr)

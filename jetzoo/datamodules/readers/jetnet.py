@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 
 from jetzoo.datamodules.readers.failures import reading, require_finite, require_jets, require_rows
-from jetzoo.datamodules.readers.hdf5 import numeric_dataset
+from jetzoo.datamodules.readers.hdf5 import numeric_dataset, require_self_contained
 from jetzoo.datamodules.readers.paths import (
     DEFAULT_CHUNK_SIZE,
     ChunkSelection,
@@ -75,6 +75,7 @@ def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelecti
 
 def open_datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset | None]:
     """particle_features and jet_features (or None), their shapes, dtypes and sizes checked."""
+    require_self_contained(f, path)
     particles = numeric_dataset(f, "particle_features", path, not_format=FORMAT)
     if particles.ndim != 3 or particles.shape[-1] != len(PARTICLE_FEATURES):
         raise JetDataError(

@@ -1,0 +1,115 @@
+"""HDF5 is read only from the file named: an external link, external raw storage or a virtual dataset is a
+one-line error naming the dataset and what it points at (issue 24 §2).
+
+Each attack file is made with h5py's own API, as anyone could: h5py follows all three silently, so before
+this check a JetNet-layout file whose `particle_features` lived in `/etc/passwd` was read as jets.
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from format_writers import write_hls4ml_file, write_jetnet_file
+from jetzoo.datamodules.readers import read_hls4ml, read_jetnet
+from jetzoo.errors import JetDataError
+
+
+@pytest.fixture()
+def valid_jetnet(tmp_path):
+    path = tmp_path / "valid.hdf5"
+    write_jetnet_file(path, n=12)
+    return path
+
+
+def _copy_with(tmp_path, valid, name, make_particles):
+    """A JetNet-layout file whose jet_features is its own and whose particle_features is `make_particles(f)`."""
+    out = tmp_path / name
+    with h5py.File(valid, "r") as src, h5py.File(out, "w") as f:
+        f["jet_features"] = src["jet_features"][:]
+        make_particles(f, src["particle_features"])
+    return out
+
+
+def test_external_raw_storage_is_refused_even_when_it_points_at_valid_data(tmp_path, valid_jetnet):
+    raw = tmp_path / "particles.raw"
+    with h5py.File(valid_jetnet, "r") as src:
+        particles = src["particle_features"][:]
+    particles.tofile(raw)
+
+    def external(f, src):
+        f.create_dataset("particle_features", shape=src.shape, dtype=src.dtype, external=[(str(raw), 0, raw.stat().st_size)])
+
+    attack = _copy_with(tmp_path, valid_jetnet, "external.hdf5", external)
+    with h5py.File(attack, "r") as f:  # the attack is real: h5py reads the other file's bytes as the dataset
+        assert np.array_equal(f["particle_features"][:], particles)
+    with pytest.raises(JetDataError) as err:
+        read_jetnet(attack)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(str(attack))
+    assert "'particle_features'" in message and "external raw file" in message and str(raw) in message
+
+
+def test_external_storage_in_etc_passwd_is_refused(tmp_path, valid_jetnet):
+    passwd = "/etc/passwd"
+    size = min(4 * 4 * 2, __import__("os").path.getsize(passwd)) // 16 * 16
+
+    def external(f, src):
+        f.create_dataset("particle_features", shape=(1, size // 16, 4), dtype="f4", external=[(passwd, 0, size)])
+
+    attack = _copy_with(tmp_path, valid_jetnet, "passwd.hdf5", external)
+    with pytest.raises(JetDataError, match=r"'particle_features' is stored in external raw file\(s\) /etc/passwd"):
+        read_jetnet(attack)
+
+
+def test_external_link_is_refused(tmp_path, valid_jetnet):
+    def link(f, src):
+        f["particle_features"] = h5py.ExternalLink(str(valid_jetnet), "/particle_features")
+
+    attack = _copy_with(tmp_path, valid_jetnet, "link.hdf5", link)
+    with h5py.File(attack, "r") as f:
+        assert f["particle_features"].shape[0] == 12  # h5py follows it
+    with pytest.raises(JetDataError, match=rf"'particle_features' is an external link to {valid_jetnet}:/particle_features"):
+        read_jetnet(attack)
+
+
+def test_virtual_dataset_is_refused_with_its_source_named(tmp_path, valid_jetnet):
+    def virtual(f, src):
+        layout = h5py.VirtualLayout(shape=src.shape, dtype=src.dtype)
+        layout[:] = h5py.VirtualSource(str(valid_jetnet), "particle_features", shape=src.shape)
+        f.create_virtual_dataset("particle_features", layout)
+
+    attack = _copy_with(tmp_path, valid_jetnet, "virtual.hdf5", virtual)
+    with pytest.raises(JetDataError, match=rf"'particle_features' is a virtual dataset mapping {valid_jetnet}"):
+        read_jetnet(attack)
+
+
+def test_an_external_link_in_an_hls4ml_file_is_refused_and_a_plain_file_still_reads(tmp_path):
+    plain = tmp_path / "plain.h5"
+    write_hls4ml_file(plain, n=10)
+    assert len(read_hls4ml(plain).labels) == 10
+    attack = tmp_path / "linked.h5"
+    with h5py.File(plain, "r") as src, h5py.File(attack, "w") as f:
+        for key in src:
+            if key == "jetConstituentList":
+                f[key] = h5py.ExternalLink(str(plain), f"/{key}")
+            else:
+                src.copy(src[key], f, name=key)
+        f.attrs.update(dict(src.attrs))
+    with pytest.raises(JetDataError, match=r"'jetConstituentList' is an external link"):
+        read_hls4ml(attack)
+
+
+def test_the_command_line_says_it_in_one_line(tmp_path, valid_jetnet, capfd, monkeypatch):
+    from helpers import jetzoo_in_process
+
+    def link(f, src):
+        f["particle_features"] = h5py.ExternalLink(str(valid_jetnet), "/particle_features")
+
+    attack = _copy_with(tmp_path, valid_jetnet, "t.hdf5", link)
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", "mlp", "--data", "jetnet",
+                                     "--data.path", attack, "--trainer.max_epochs", "1", cwd=tmp_path)
+    lines = [line for line in err.splitlines() if line.startswith("jetzoo")]
+    assert code == 2 and "Traceback" not in err
+    assert any("is an external link to" in line for line in lines), err[-2000:]
