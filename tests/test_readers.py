@@ -249,3 +249,22 @@ def test_chunk_size_below_one_is_refused(tmp_path):
     write_quark_gluon_file(path)
     with pytest.raises(JetDataError, match="chunk_size must be at least 1"):
         list(CHUNK_READERS["quark-gluon"](path, chunk_size=0))
+
+
+def test_a_padding_slot_given_an_energy_is_refused_not_counted_as_a_constituent(tmp_path):
+    """A Top Tagging row whose padding slot became a particle at rest (E = 2 GeV, p = 0) was read as a real
+    constituent (issue 24 §1.4): a constituent needs pT > 0 to have a direction."""
+    from format_writers import write_top_tagging_file
+
+    from jetzoo.datamodules.readers import read_top_tagging
+
+    plain = tmp_path / "plain.h5"
+    write_top_tagging_file(plain, n=10, particles=20)
+    assert len(read_top_tagging(plain).labels) == 10
+    energy = np.zeros(10, np.float32)
+    energy[3] = 2.0  # slot 150 of jet 3: padding, now with an energy and no momentum
+    garbage = tmp_path / "garbage.h5"
+    write_top_tagging_file(garbage, n=10, particles=20, overrides={"E_150": energy})
+    with pytest.raises(JetDataError, match=r"1 constituents without transverse momentum .* in 1 jets") as err:
+        read_top_tagging(garbage)
+    assert "\n" not in str(err.value) and str(err.value).startswith(str(garbage))

@@ -6,7 +6,6 @@ called instead. Each process writes its own part (`<name>.rank<k>.h5`) in a DDP 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import h5py
@@ -14,21 +13,22 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from jetzoo.io.files import atomic_write
+
 
 def write_probabilities(outputs: list[dict[str, torch.Tensor]], path: str | Path, class_names: list[str]) -> None:
     probs = torch.cat([o["probs"] for o in outputs]).numpy()
     labels = torch.cat([o["label"] for o in outputs]).numpy()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+
+    def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
             f["probs"] = probs.astype(np.float32)
             f["label"] = labels.astype(np.int64)
             f.attrs["class_names"] = list(class_names)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    # temp file + rename; a writer killed mid-write (kill -9) leaves `.<name>.tmp-<host>-<pid>`, which the
+    # next write of the same file removes once that process is dead (jetzoo.io.files)
+    atomic_write(Path(path), write)
 
 
 class JetPredictionWriter(BasePredictionWriter):

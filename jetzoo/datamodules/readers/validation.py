@@ -6,6 +6,8 @@ Every reader runs `physical_constituents` on each chunk it yields:
   - E >= |p| (1 - ENERGY_RTOL): no tachyons beyond float rounding (inputs given as massless
     (pT, eta, phi) satisfy it by construction, (px, py, pz, E) inputs must);
   - E and |p| <= MAX_MOMENTUM_GEV (default 100 TeV, beyond any LHC jet; env JETZOO_MAX_MOMENTUM_GEV);
+  - pT > 0: a constituent without transverse momentum has no direction in eta and cannot have been
+    clustered into the jet (a Top Tagging padding slot given E = 2 GeV and p = 0 was read as one);
   - every jet keeps at least one real constituent: a jet without constituents has no direction,
     pT or features, and no published file holds one (readers of hl-only sources do not call this).
 Padding is *not* decided here: `zero_padding_mask` implements the convention of the formats whose
@@ -55,10 +57,11 @@ def physical_constituents(p4: np.ndarray, mask: np.ndarray, where: str, first_je
     if empty.any():
         fail(where, f"{int(empty.sum())} of {len(mask)} jets have no constituents", empty, first_jet)
     px, py, pz, e = (p4[..., i] for i in range(4))
-    p2 = px * px + py * py + pz * pz
+    pt2 = px * px + py * py
+    p2 = pt2 + pz * pz
     with np.errstate(over="ignore", invalid="ignore"):
         broken = ((e < TINY) | (e * e < p2 * np.float32((1 - ENERGY_RTOL) ** 2)) | (e > MAX_MOMENTUM_GEV)
-                  | (p2 > np.float32(MAX_MOMENTUM_GEV) ** 2))
+                  | (p2 > np.float32(MAX_MOMENTUM_GEV) ** 2) | (pt2 <= 0))
     broken &= mask
     if broken.any():
         explain(p4, mask, where, first_jet)
@@ -72,6 +75,8 @@ def explain(p4: np.ndarray, mask: np.ndarray, where: str, first_jet: int) -> Non
         (energy < TINY, "constituents with energy <= 0"),
         (energy < momentum * (1 - ENERGY_RTOL), "constituents with E < |p| (negative mass squared)"),
         (np.maximum(energy, momentum) > MAX_MOMENTUM_GEV, f"constituents with E or |p| above {MAX_MOMENTUM_GEV:g} GeV"),
+        ((real[:, 0] ** 2 + real[:, 1] ** 2) <= 0,
+         "constituents without transverse momentum (pT = 0: no direction in eta, e.g. a padding slot given an energy)"),
     ]
     for broken, what in rules:
         if broken.any():

@@ -1,5 +1,7 @@
-"""HDF5 is read only from the file named: an external link, external raw storage or a virtual dataset is a
-one-line error naming the dataset and what it points at (issue 24 §2).
+"""Files read only from the file named, and written whole.
+
+HDF5: an external link, external raw storage or a virtual dataset is a one-line error naming the dataset
+and what it points at (issue 24 §2).
 
 Each attack file is made with h5py's own API, as anyone could: h5py follows all three silently, so before
 this check a JetNet-layout file whose `particle_features` lived in `/etc/passwd` was read as jets.
@@ -113,3 +115,26 @@ def test_the_command_line_says_it_in_one_line(tmp_path, valid_jetnet, capfd, mon
     lines = [line for line in err.splitlines() if line.startswith("jetzoo")]
     assert code == 2 and "Traceback" not in err
     assert any("is an external link to" in line for line in lines), err[-2000:]
+
+
+def test_a_predict_killed_mid_write_leaves_a_temp_file_the_next_write_removes(tmp_path):
+    """kill -9 during `predict` left `.scores.h5.tmp-<pid>` forever (issue 24 §4): the writer now names its
+    temp file after host and pid, and the next write of the same file removes those of dead processes."""
+    import socket
+    import subprocess
+    import sys
+
+    import torch
+
+    from jetzoo.training.prediction_writer import write_probabilities
+
+    target = tmp_path / "scores.h5"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".scores.h5.tmp-{socket.gethostname()}-{int(dead.stdout)}"
+    stale.write_bytes(b"half an HDF5 file")  # what a writer killed mid-write leaves
+    outputs = [{"probs": torch.tensor([[0.2, 0.8]]), "label": torch.tensor([1])}]
+    write_probabilities(outputs, target, ["QCD", "top"])
+    assert not stale.exists()
+    with h5py.File(target) as f:
+        assert f["label"][:].tolist() == [1] and list(f.attrs["class_names"]) == ["QCD", "top"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.h5"]
