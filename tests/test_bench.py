@@ -230,6 +230,16 @@ def test_spec_options_follow_jsonargparse_conventions(tmp_path, top_jets_file, c
         (["--config", "{spec}", "--models", '[{"name": "mlp", "seeds": [1, 1]}]'], "{spec}: mlp: seeds must be"),
         (["--config", "{spec}", "--workers", "0"], "{spec}: workers must be at least 1"),
         (["--config", "{spec}", "--references", "nature"], "{spec}: references must be one of"),
+        # bounds (issue 24 §3): a MemoryError, a bench without end, seeds every run then failed on
+        (["--config", "{spec}", "--seeds", "1000000000000"], "{spec}: seeds: at most 1000 seeds"),
+        (["--config", "{spec}", "--seeds", "[4294967296]"], "{spec}: seeds: a seed must be below 2**32"),
+        (["--config", "{spec}", "--bootstrap_resamples", "1000000000000"], "{spec}: bootstrap_resamples must be between"),
+        (["--config", "{spec}", "--timing_seconds", "-1"], "{spec}: timing_seconds must be between"),
+        (["--config", "{spec}", "--epochs", "0"], "{spec}: epochs must be between 1 and"),
+        (["--config", "{spec}", "--workers", "100000"], "{spec}: workers must be at most"),
+        (["--config", "{spec}", "--trainer.threads", "0"], "{spec}: trainer.threads must be between 1 and"),
+        (["--config", "{spec}", "--models", '[{"name": "mlp", "args": {"body": {"class_path": "torch.nn.Linear"}}}]'],
+         "{spec}: mlp: args names a class (torch.nn.Linear)"),
     ],
 )
 def test_bad_bench_input_is_one_line_exit_2(argv, message, tmp_path, top_jets_file, capsys):
@@ -319,3 +329,14 @@ def test_the_public_leaderboard_json_is_standard_json_with_null_for_nan(tmp_path
     assert json.loads((tmp_path / "board.json").read_text(), parse_constant=refuse) == {"std": None, "values": [None, 1.5]}
     store.write_json(tmp_path / "record.json", {"std": float("nan")})  # run records keep NaN for Python to read back
     assert np.isnan(json.loads((tmp_path / "record.json").read_text())["std"])
+
+
+def test_a_bench_with_failed_runs_exits_1_and_lists_them_unless_failures_are_allowed(tmp_path, top_jets_file, capsys):
+    """A bench whose every run failed exited 0 (issue 24 §3)."""
+    spec_file = tiny_spec(tmp_path / "spec.yaml", top_jets_file, tmp_path / "out",
+                          models=[{"name": "perceptron", "label": "broken", "args": {"no_such_argument": 1}}], seeds=[0])
+    assert cli.main(["bench", "--config", str(spec_file), "--plots", "false"]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 1 run(s) failed: broken seed 0: TypeError" in err and "Traceback" not in err
+    assert cli.main(["bench", "--config", str(spec_file), "--plots", "false", "--allow_failures", "true"]) == 0
+    assert "--allow_failures true: exit 0 all the same" in capsys.readouterr().err

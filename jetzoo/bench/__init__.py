@@ -57,9 +57,28 @@ def main(argv: list[str]) -> int:
     spec, where = parse_spec(argv)
     quiet_bench_output()
     command = "jetzoo bench " + " ".join(shlex.quote(a) for a in argv)
-    run_bench(spec, command=command)
-    print(Path(spec.out, "leaderboard.md").read_text())
-    return 0
+    out = run_bench(spec, command=command)
+    print(Path(out, "leaderboard.md").read_text())
+    failed = failed_runs(spec, out)
+    if not failed:
+        return 0
+    total = sum(len(spec.seeds_of(m)) for m in spec.models)
+    say(f"{len(failed)} of {total} run(s) failed: " + "; ".join(f"{label} seed {seed}: {error}" for label, seed, error in failed))
+    if spec.allow_failures:
+        say("--allow_failures true: exit 0 all the same; a re-run retries the failed runs")
+        return 0
+    return 1
+
+
+def failed_runs(spec: BenchSpec, out: Path) -> list[tuple[str, int, str]]:
+    """(label, seed, one-line error) of every run of `spec` whose record in `out` says it failed."""
+    failed = []
+    for model in spec.models:
+        for seed in spec.seeds_of(model):
+            record = store.read_record(store.record_path(out, spec.label(model), seed)) or {}
+            if record.get("status") != "ok":
+                failed.append((spec.label(model), seed, record.get("error", "no record")))
+    return failed
 
 
 def run_bench_command(args) -> int:

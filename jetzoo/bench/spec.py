@@ -40,6 +40,15 @@ from typing import Any, Optional, Union
 from jetzoo.errors import UsageError
 
 REFERENCES = {"top-tagging": "TOP_TAGGING", "jetclass": "JETCLASS", "hls4ml": "HLS4ML_150P"}
+# bounds of the spec's numbers: what a leaderboard can use, so a typo is an error rather than a run without end
+MAX_SEEDS = 1000
+MAX_WORKERS = 256
+MAX_THREADS = 1024
+BOUNDS = (  # (field, lowest, highest)
+    ("epochs", 1, 100_000),
+    ("bootstrap_resamples", 10, 100_000),
+    ("timing_seconds", 0.01, 600.0),
+)
 LEGACY_FLAGS = ("--data-arg", "--model-arg", "--max-epochs", "--seed")
 
 
@@ -83,6 +92,7 @@ class BenchSpec:
     plots: bool = True
     out: str = "bench"
     workers: int = 1  # runs trained at once, each in its own process on trainer.threads threads (not in the run key)
+    allow_failures: bool = False  # exit 0 although some runs failed (they are listed either way; not in the run key)
 
     @property
     def seed_list(self) -> list[int]:
@@ -184,18 +194,42 @@ def check_spec(spec: BenchSpec, where: str) -> None:
     if bad:
         raise UsageError(f"{where}: model label {bad[0]!r} must be letters, digits, '-', '_' or '.' (it names files)")
     for owner, seeds in (("seeds", spec.seeds), *((f"{spec.label(m)}: seeds", m.seeds) for m in spec.models if m.seeds is not None)):
+        if isinstance(seeds, int) and seeds > MAX_SEEDS or isinstance(seeds, list) and len(seeds) > MAX_SEEDS:
+            raise UsageError(f"{where}: {owner}: at most {MAX_SEEDS} seeds, got {seeds if isinstance(seeds, int) else len(seeds)}")
         listed = seed_list(seeds)
         if not listed or len(set(listed)) != len(listed) or min(listed) < 0:
             raise UsageError(f"{where}: {owner} must be a positive count or a list of distinct non-negative seeds, got {seeds}")
-    if spec.epochs < 1:
-        raise UsageError(f"{where}: epochs must be at least 1, got {spec.epochs}")
-    if spec.bootstrap_resamples < 10:
-        raise UsageError(f"{where}: bootstrap_resamples must be at least 10, got {spec.bootstrap_resamples}")
+        if max(listed) >= 2**32:
+            raise UsageError(f"{where}: {owner}: a seed must be below 2**32 (numpy's and Lightning's limit), got {max(listed)}")
+    for owner, args in ((f"{spec.label(m)}: args", m.args) for m in spec.models):
+        named = _class_paths(args)
+        if named:
+            raise UsageError(f"{where}: {owner} names a class ({named[0]}); a model's args are its own plain values "
+                             "(numbers, strings, lists), not classes")
+    if _class_paths(spec.data.args):
+        raise UsageError(f"{where}: data: args names a class ({_class_paths(spec.data.args)[0]}); give plain values")
+    for name, low, high in BOUNDS:
+        value = getattr(spec, name)
+        if not low <= value <= high:
+            raise UsageError(f"{where}: {name} must be between {low:g} and {high:g}, got {value}")
     if not re.fullmatch(r"acc|auc|rej[0-9.]+", spec.rank_by):
         raise UsageError(f"{where}: rank_by must be acc, auc or rej<E> (e.g. rej30), got {spec.rank_by!r}")
     if spec.references is not None and spec.references not in REFERENCES:
         raise UsageError(f"{where}: references must be one of {', '.join(REFERENCES)}, got {spec.references!r}")
-    if spec.trainer.threads is not None and spec.trainer.threads < 1:
-        raise UsageError(f"{where}: trainer.threads must be at least 1, got {spec.trainer.threads}")
+    if spec.trainer.threads is not None and not 1 <= spec.trainer.threads <= MAX_THREADS:
+        raise UsageError(f"{where}: trainer.threads must be between 1 and {MAX_THREADS}, got {spec.trainer.threads}")
     if spec.workers < 1:
         raise UsageError(f"{where}: workers must be at least 1, got {spec.workers}")
+    if spec.workers > MAX_WORKERS:
+        raise UsageError(f"{where}: workers must be at most {MAX_WORKERS} (runs trained at once on this machine), got {spec.workers}")
+
+
+def _class_paths(value) -> list[str]:
+    """The class paths named anywhere inside spec args (a `class_path` key, or what jsonargparse made of one)."""
+    if isinstance(value, dict) or hasattr(value, "__dict__") and "class_path" in vars(value):
+        items = value.items() if isinstance(value, dict) else vars(value).items()
+        found = [str(v) for k, v in items if k == "class_path"]
+        return found + [c for _, v in items for c in _class_paths(v)]
+    if isinstance(value, (list, tuple)):
+        return [c for v in value for c in _class_paths(v)]
+    return []
