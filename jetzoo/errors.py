@@ -15,6 +15,11 @@ class UsageError(Exception):
     """A command line the parser rejects. The message is one line."""
 
 
+class OptionError(UsageError, ValueError):
+    """An option's value out of its range (`--data.batch_size 0`), found before anything is read or built.
+    A ValueError too, for code that calls the classes directly."""
+
+
 def one_line_parser_error(message: str, option_strings: list[str]) -> str:
     """The first line of a jsonargparse error, with a "did you mean" for an unknown option."""
     lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]

@@ -118,7 +118,7 @@ def test_max_train_jets_keeps_nested_training_subsets_and_the_same_test_set(tabl
     kept = {n: set(setup(n)._at_most_train_jets(train).tolist()) for n in (50, 200)}
     assert kept[50] < kept[200] < set(train.tolist())  # nested subsets of the train split
     assert kept[50] == set(small._at_most_train_jets(train).tolist())  # fixed by the seed
-    with pytest.raises(ValueError, match="max_train_jets must be >= 1"):
+    with pytest.raises(ValueError, match="--data.max_train_jets: must be a positive number of jets"):
         TableDataModule(table, max_train_jets=0)
 
 

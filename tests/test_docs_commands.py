@@ -298,6 +298,7 @@ def parse_lightning(command: str, args: list[str], notes: list[str]) -> None:
 def parse_argparse(name: str, args: list[str], notes: list[str]):
     """generate/export through `_run_argparse` itself; its `run` only keeps the namespace."""
     from jetzoo.cli.main import _run_argparse
+    from jetzoo.errors import UsageError
 
     if name == "generate":
         from jetzoo.generate import add_generate_arguments as add_arguments
@@ -319,6 +320,8 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
         try:
             with contextlib.redirect_stderr(stderr):
                 _run_argparse(name, add, parsed.append, args)
+        except UsageError as err:  # the one-line error the command prints (jetzoo.cli.main._run_argparse)
+            raise Rejected(str(err)) from None
         except SystemExit as done:
             message = stderr.getvalue().strip().splitlines()
             raise Rejected(message[-1] if message else f"exit {done.code}") from None

@@ -33,6 +33,7 @@ from jetzoo.training.checkpoints import (
     load_checkpoint_file,
     local_checkpoint_path,
 )
+from jetzoo.cli.checks import check_accelerator, check_learning, check_trained
 from jetzoo.errors import UsageError, one_line_parser_error
 from jetzoo.training.output import make_wandb_offline_without_credentials
 from jetzoo.training.prediction_writer import JetPredictionWriter
@@ -94,6 +95,12 @@ class JetzooCLI(LightningCLI):
             default=False,
             help="test/predict/validate even when the data holds jets of the checkpoint's training split "
             "(refused by default; the overlap is then printed)",
+        )
+        parser.add_argument(
+            "--allow_untrained",
+            type=bool,
+            default=False,
+            help="test/validate/predict without --ckpt_path: a freshly initialised model (refused by default)",
         )
         parser.add_argument("--init_from", type=Optional[str], default=None,
                             help="fit: start from this checkpoint's weights (weights-only; not a resume: see "
@@ -169,6 +176,9 @@ class JetzooCLI(LightningCLI):
 
     def before_instantiate_classes(self):
         cfg = self._subcommand_config()
+        check_trained(self.subcommand, cfg)
+        check_learning(cfg)
+        check_accelerator(cfg.trainer)
         self._check_init_from_options(cfg)
         make_wandb_offline_without_credentials(cfg)
         if cfg.get("data") is None:

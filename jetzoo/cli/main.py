@@ -124,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run_argparse(name, add_arguments, run, argv) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog=f"jetzoo {name}")
+    class OneLineParser(argparse.ArgumentParser):
+        """argparse, its error one line (the `jetzoo NAME: error:` the other commands print), not usage text."""
+
+        def error(self, message):
+            raise UsageError(" ".join(message.split()))
+
+    parser = OneLineParser(prog=f"jetzoo {name}")
     add_arguments(parser)
     return int(run(parser.parse_args(argv)) or 0)

@@ -21,6 +21,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from jetzoo.datamodules import views
+from jetzoo.datamodules.arguments import check_data_options
 from jetzoo.datamodules.jet_identity import SPLIT_NAMES, SplitRule, manifest_hash, manifest_json
 from jetzoo.datamodules.leakage import identified, refuse_overlap
 from jetzoo.datamodules.streaming_datamodule import StreamingMixin, relabel
@@ -121,8 +122,10 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         memory_budget: float = 4.0,
     ):
         super().__init__()
-        if view is not None and view not in VIEWS:
-            raise ValueError(f"unknown view '{view}' ({', '.join(VIEWS)})")
+        check_data_options(batch_size=batch_size, num_particles=num_particles, image_size=image_size,
+                           val_fraction=val_fraction, test_fraction=test_fraction, max_jets=max_jets,
+                           max_train_jets=max_train_jets, num_workers=num_workers, memory_budget=memory_budget,
+                           views=VIEWS, view=view)
         self.path = path
         self.batch_size = batch_size
         self.num_particles = num_particles
@@ -133,8 +136,6 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         # training-size curves on one fixed test set: at most this many training jets, a random subset of
         # the train split (fixed by `seed`, and nested: a smaller size keeps a subset of a larger one's);
         # val and test are unchanged. `max_jets` instead shrinks the whole sample, test included.
-        if max_train_jets is not None and max_train_jets < 1:
-            raise ValueError(f"max_train_jets must be >= 1 (None keeps the whole train split), got {max_train_jets}")
         self.max_train_jets = max_train_jets
         self.view = view
         self.classes = list(classes) if classes else None
@@ -326,6 +327,9 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
             splits["train"] = self._balance(splits["train"])
         splits["train"] = self._at_most_train_jets(splits["train"])
         self.split_sizes = {k: len(v) for k, v in splits.items()}
+        if stage in (None, "fit") and not len(splits["train"]):
+            raise JetDataError(f"{self.path or type(self).__name__}: the train split holds no jets ({self.split_sizes}); "
+                               "use more jets (--data.max_jets, --data.n) or smaller --data.val_fraction/--data.test_fraction")
         arrays = {k: self._view_arrays(self.table.subset(v), view) for k, v in splits.items()}
         if not (evaluating and self._use_recorded_standardisation()):
             self._fit_standardisation(arrays["train"])

@@ -1,0 +1,97 @@
+"""Plain command-line mistakes, as a user makes them: each exits 2 with exactly one line and no traceback
+(issue 24 §1). Keep the table growing: a new mistake found is a new row.
+
+The table runs through the console script's entry point (`jetzoo.cli.main`) in this process; a sample runs
+through the installed `jetzoo` script itself, in a process of its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import jetzoo_in_process, run_jetzoo
+
+DATA = "{data}"  # replaced by the real top jets file
+
+# (argv, a fragment the one line must hold)
+MISTAKES = [
+    # the data's options (jetzoo.datamodules.arguments), before a jet is read
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.batch_size", "0"], "--data.batch_size: must be a positive"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.batch_size", "-5"], "--data.batch_size: must be a positive"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.val_fraction", "1.5"], "--data.val_fraction: must be a fraction"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.val_fraction", "-0.1"], "--data.val_fraction: must be a fraction"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.test_fraction", "1"], "--data.test_fraction: must be a fraction"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.val_fraction", "0.6", "--data.test_fraction", "0.6"],
+     "leave no jets to train on"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.max_jets", "0"], "--data.max_jets: must be a positive"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.max_train_jets", "0"], "--data.max_train_jets: must be"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.num_particles", "0"], "--data.num_particles: must be"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.num_workers", "-1"], "--data.num_workers: must be 0"),
+    (["fit", "--model", "cnn", "--data.path", DATA, "--data.image_size", "0"], "--data.image_size: must be"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.memory_budget", "0"], "--data.memory_budget: must be"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.view", "pictures"], "--data.view: unknown view 'pictures'"),
+    (["fit", "--model", "mlp", "--data.path", "/no/such/jets.h5"], "/no/such/jets.h5"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.classes", "[top, Higgs]"], "no class 'Higgs'"),
+    # the model and the optimiser (jetzoo.cli.checks)
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.hidden", "[-3]"], "--model.hidden: every layer width"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.hidden", "[16, 0]"], "--model.hidden: every layer width"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.lr", "0"], "--model.lr: must be a positive number"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.lr", "-0.1"], "--model.lr: must be a positive number"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.weight_decay", "-1"], "--model.weight_decay: must be 0"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.dropout", "1.5"], "--model.dropout: must be a fraction"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--optimizer", "AdamW", "--optimizer.lr", "-1"],
+     "--optimizer.lr: must be a positive number"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--optimizer", "SGD", "--optimizer.lr", "0"],
+     "--optimizer.lr: must be a positive number"),
+    (["fit", "--model", "nosuchmodel"], "unknown model 'nosuchmodel'"),
+    (["fit", "--model", "mlp", "--data", "nosuchdata"], "unknown datamodule 'nosuchdata'"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.no_such_option", "1"], "--trainer.no_such_option"),
+    # the machine
+    (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.accelerator", "gpu"], "--trainer.accelerator gpu: no CUDA GPU"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.accelerator", "cuda"], "--trainer.accelerator cuda: no CUDA"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.accelerator", "tpu"], "--trainer.accelerator tpu"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.precision", "16-mixed"], "on a CPU use --trainer.precision bf16"),
+    # checkpoints and stages
+    (["test", "--model", "mlp", "--data.path", DATA], "test without --ckpt_path"),
+    (["validate", "--model", "mlp", "--data.path", DATA], "validate without --ckpt_path"),
+    (["predict", "--model", "mlp", "--data.path", DATA], "predict without --ckpt_path"),
+    (["test", "--model", "mlp", "--data.path", DATA, "--ckpt_path", "/no/such.ckpt"], "/no/such.ckpt: no such checkpoint"),
+    (["test", "--model", "mlp", "--data.path", DATA, "--ckpt_path", "last"], "last: no last.ckpt found"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--freeze", "body.*"], "--freeze needs --init_from"),
+    (["test", "--model", "mlp", "--data.path", DATA, "--ckpt_path", "/no/such.ckpt", "--init_from", "x.ckpt"],
+     "/no/such.ckpt"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--ckpt_path", "ftp://example.invalid/x.ckpt"], "remote checkpoints are refused"),
+    # the other commands
+    (["generate", "--recipe", "nosuchrecipe", "--n", "10", "--out", "x.h5"], "nosuchrecipe"),
+    (["bench", "--config", "nope.yaml"], "nope.yaml: no such spec file"),
+    (["bench", "--models", "mlp,perceptron", "--max-epochs", "2"], "the old flags were replaced"),
+    (["export", "--model", "mlp", "--ckpt_path", "/no/such.ckpt", "--format", "onnx", "--out", "m.onnx"], "/no/such.ckpt"),
+    (["nosuchcommand"], None),
+]
+
+
+def _argv(argv, top_jets_file):
+    return [str(top_jets_file) if a == DATA else a for a in argv]
+
+
+@pytest.mark.parametrize("argv, fragment", MISTAKES, ids=[" ".join(a[:1] + a[-2:]) for a, _ in MISTAKES])
+def test_a_mistake_is_one_line_and_exit_2(argv, fragment, top_jets_file, tmp_path, capfd, monkeypatch):
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, *_argv(argv, top_jets_file), cwd=tmp_path)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, (code, err[-2000:])
+    assert "Traceback" not in err and "Traceback" not in out
+    if fragment is None:  # an unknown command: the usage text on stderr, exit 2
+        return
+    assert len(lines) == 1, err[-2000:]
+    assert lines[0].startswith("jetzoo") and fragment in lines[0], lines[0]
+
+
+def test_the_table_is_at_least_forty_mistakes():
+    assert len(MISTAKES) >= 40
+
+
+@pytest.mark.parametrize("argv, fragment", [MISTAKES[0], MISTAKES[26], MISTAKES[30]])
+def test_a_sample_through_the_installed_script(argv, fragment, top_jets_file, tmp_path):
+    result = run_jetzoo(*_argv(argv, top_jets_file), cwd=tmp_path, timeout=300)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and fragment in lines[0], result.stderr[-2000:]
