@@ -27,9 +27,11 @@ def check_data_options(*, batch_size, num_particles, image_size, val_fraction, t
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise OptionError(f"--data.{name}: must be a fraction in [0, 1), got {value!r}")
-    if val_fraction + test_fraction >= 1:
-        raise OptionError(f"--data.val_fraction {val_fraction} + --data.test_fraction {test_fraction} leave no "
-                          "jets to train on: their sum must be below 1")
+    # a sum of exactly 1 leaves no training jets, which a file only tested or predicted on needs none of
+    # (a fit of it stops at setup: the train split holds no jets)
+    if val_fraction + test_fraction > 1:
+        raise OptionError(f"--data.val_fraction {val_fraction} + --data.test_fraction {test_fraction} = "
+                          f"{val_fraction + test_fraction:g}: the splits cannot take more than all the jets")
     if not memory_budget > 0:
         raise OptionError(f"--data.memory_budget: must be a positive number of GB, got {memory_budget!r}")
     if view is not None and view not in views:
