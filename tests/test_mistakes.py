@@ -48,6 +48,17 @@ MISTAKES = [
     (["fit", "--model", "nosuchmodel"], "unknown model 'nosuchmodel'"),
     (["fit", "--model", "mlp", "--data", "nosuchdata"], "unknown datamodule 'nosuchdata'"),
     (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.no_such_option", "1"], "--trainer.no_such_option"),
+    # what jsonargparse nests in a Union error, which all ended in "Expected a <class 'NoneType'>"
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.batchsize", "128"],
+     "--data.batchsize: not an option of PythiaJetDataModule (did you mean --data.batch_size?)"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.hiden", "[8]"], "(did you mean --model.hidden?)"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.max_epochs", "two"],
+     "--trainer.max_epochs: expected int or null, got two"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--data.streaming", "maybe"],
+     "--data.streaming: expected bool or 'auto', got maybe"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--optimizer", "Adamm"], "--optimizer Adamm: not a known class name"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--lr_scheduler", "StepLr"], "(did you mean StepLR?)"),
+    (["fit", "--model", "mlp", "--data.path", DATA, "--model.dropout", "x"], "--model.dropout: Expected a <class 'float'>"),
     # the machine
     (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.accelerator", "gpu"], "--trainer.accelerator gpu: no CUDA GPU"),
     (["fit", "--model", "mlp", "--data.path", DATA, "--trainer.accelerator", "cuda"], "--trainer.accelerator cuda: no CUDA"),

@@ -39,7 +39,7 @@ from jetzoo.training.output import make_wandb_offline_without_credentials
 from jetzoo.training.prediction_writer import JetPredictionWriter
 from jetzoo.registry import import_class_path
 from jetzoo.training.resume import LatestModelCheckpoint
-from jetzoo.training import jetzoo_trainer_extras, model_kwargs_from_data
+from jetzoo.training import init_parameters, jetzoo_trainer_extras, model_kwargs_from_data
 from jetzoo.training.summary import CountedModelSummary
 
 DEFAULT_DATA = "jetzoo.datamodules.pythia.PythiaJetDataModule"
@@ -129,7 +129,7 @@ class JetzooCLI(LightningCLI):
             options = sorted(
                 {opt for p in [parser, *getattr(self, "_subcommand_parsers", {}).values()] for opt in p._option_string_actions}
             )
-            raise UsageError(one_line_parser_error(str(err), options)) from err
+            raise UsageError(one_line_parser_error(str(err), options, _class_options, _class_names_for)) from err
 
     def _subcommand_config(self):
         return self.config[self.subcommand] if self.subcommand else self.config
@@ -273,6 +273,27 @@ class JetzooCLI(LightningCLI):
             callback = self.trainer.checkpoint_callback
             ckpt = "best" if callback is not None and callback.best_model_path else None
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+
+
+def _class_options(class_path: str) -> list[str]:
+    """The options of a --model/--data class (its __init__ and the bases it forwards **kwargs to)."""
+    try:
+        return sorted(init_parameters(import_class_path(class_path)))
+    except Exception:  # noqa: BLE001 - only a hint for an error message
+        return []
+
+
+def _class_names_for(key: str) -> list[str]:
+    """The class names `--optimizer` / `--lr_scheduler` take (torch's), for a "did you mean"."""
+    import inspect
+
+    import torch
+
+    module, base = {"optimizer": (torch.optim, torch.optim.Optimizer),
+                    "lr_scheduler": (torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler)}.get(key, (None, None))
+    if module is None:
+        return []
+    return sorted(n for n, c in vars(module).items() if inspect.isclass(c) and issubclass(c, base) and c is not base)
 
 
 def _patterns(value) -> list[str]:
