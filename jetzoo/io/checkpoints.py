@@ -29,7 +29,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from jetzoo.errors import JetDataError
-from jetzoo.io.files import remove_stale_temp_files, temp_path
+from jetzoo.io.files import atomic_write
 
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -107,18 +107,14 @@ def load_local_checkpoint(path: Path, map_location: Any, label: str) -> dict:
 
 def save_checkpoint_atomically(checkpoint: dict, path: str | os.PathLike) -> None:
     """Write `checkpoint` to `path` through a temp file + rename: `path` is always old or new, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(path)
-    tmp = temp_path(path)
-    try:
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             torch.save(checkpoint, f)
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+            os.fsync(f.fileno())  # on disk before the rename makes it the checkpoint
+
+    atomic_write(Path(path), write)
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
