@@ -8,7 +8,6 @@ Constituents are written in shuffled order so readers must sort them.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import awkward as ak
 import h5py

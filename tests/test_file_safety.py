@@ -117,6 +117,72 @@ def test_the_command_line_says_it_in_one_line(tmp_path, valid_jetnet, capfd, mon
     assert any("is an external link to" in line for line in lines), err[-2000:]
 
 
+def _linked(tmp_path, target, directory):
+    """`directory`/t.hdf5 (a JetNet top-jet file name), its particle_features an external link to `target`'s."""
+    def link(f, src):
+        f["particle_features"] = h5py.ExternalLink(str(target), "/particle_features")
+
+    (tmp_path / directory).mkdir(exist_ok=True)
+    return _copy_with(tmp_path, target, f"{directory}/t.hdf5", link)
+
+
+@pytest.fixture()
+def target(tmp_path):
+    (tmp_path / "target").mkdir()
+    write_jetnet_file(tmp_path / "target" / "t.hdf5", n=12)
+    return tmp_path / "target" / "t.hdf5"
+
+
+def test_allowed_external_data_is_read_and_identified_by_what_was_read(tmp_path, target):
+    """--data.allow_external true: the jets are read through the link, and their identity is the hash of
+    the bytes read, so it changes when the target changes though the container file does not."""
+    from jetzoo.io.files import file_sha256
+
+    attack = _linked(tmp_path, target, "link")
+    first = read_jetnet(attack, allow_external=True)
+    np.testing.assert_array_equal(first.p4, read_jetnet(target).p4)
+    container = file_sha256(attack)
+    write_jetnet_file(target, n=12, seed=5)  # the link's target rewritten, the container untouched
+    second = read_jetnet(attack, allow_external=True)
+    assert file_sha256(attack) == container and not np.array_equal(second.p4, first.p4)
+    assert not np.isin(second.jet_ids, first.jet_ids).any()
+    assert second.sources[0].key != container and "external" in second.sources[0].name
+
+
+def test_two_containers_of_one_external_target_are_the_same_jets(tmp_path, target):
+    """The content hash makes two links to the same bytes the same jets: read together, they are refused
+    as jets read twice, like the same file named twice (the leakage guard's rule)."""
+    from jetzoo.registry import create_datamodule
+
+    one, two = _linked(tmp_path, target, "one"), _linked(tmp_path, target, "two")
+    np.testing.assert_array_equal(read_jetnet(one, allow_external=True).jet_ids, read_jetnet(two, allow_external=True).jet_ids)
+    data = create_datamodule("jetnet", path=str(tmp_path / "[ot]*" / "t.hdf5"), allow_external=True, batch_size=4)
+    with pytest.raises(JetDataError, match="appear more than once"):
+        data.setup("fit")
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_the_datamodule_option_reads_an_hls4ml_link_by_its_content(tmp_path, streaming):
+    from jetzoo.registry import create_datamodule
+
+    plain = tmp_path / "plain.h5"
+    write_hls4ml_file(plain, n=60)
+    linked = tmp_path / "linked.h5"
+    with h5py.File(plain, "r") as src, h5py.File(linked, "w") as f:
+        for key in src:
+            if key == "jetConstituentList":
+                f[key] = h5py.ExternalLink(str(plain), f"/{key}")
+            else:
+                src.copy(src[key], f, name=key)
+        f.attrs.update(dict(src.attrs))
+    options = dict(path=str(linked), batch_size=4, streaming=streaming, val_fraction=0.2, test_fraction=0.2)
+    with pytest.raises(JetDataError, match="pass --data.allow_external true"):
+        create_datamodule("hls4ml", **options).setup("fit")
+    data = create_datamodule("hls4ml", **options, allow_external=True, view="particles")
+    data.setup("fit")
+    assert next(iter(data.train_dataloader()))["features"].shape[0] == 4
+
+
 def test_a_predict_killed_mid_write_leaves_a_temp_file_the_next_write_removes(tmp_path):
     """kill -9 during `predict` left `.scores.h5.tmp-<pid>` forever (issue 24 §4): the writer now names its
     temp file after host and pid, and the next write of the same file removes those of dead processes."""

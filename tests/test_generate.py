@@ -194,7 +194,6 @@ def test_recipes_describe_their_tasks():
 # --- data fidelity: cache reuse, temp files, orphans, damaged cache, banner, announcement, physics ---
 
 import os  # noqa: E402
-import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402

@@ -112,3 +112,49 @@ def test_a_sample_through_the_installed_script(argv, fragment, top_jets_file, tm
     result = run_jetzoo(*_argv(argv, top_jets_file), cwd=tmp_path, timeout=300)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and fragment in lines[0], result.stderr[-2000:]
+
+
+# a class path outside jetzoo, torch, lightning and the installed plugins, refused before its module is
+# imported: `this` prints the Zen of Python at import (docs: jetzoo/cli/class_paths.py)
+FOREIGN = {  # case: (config files {name: text}, argv)
+    "config model": ({"c.yaml": "model:\n  class_path: this.Nothing\n"}, ["fit", "--config", "c.yaml"]),
+    "config callback": ({"c.yaml": "trainer:\n  callbacks:\n  - class_path: this.Nothing\n"},
+                        ["fit", "--model", "mlp", "--config", "c.yaml"]),
+    "nested config": ({"c.yaml": "model: m.yaml\n", "m.yaml": "class_path: this.Nothing\n"}, ["fit", "--config", "c.yaml"]),
+    "callbacks+=": ({}, ["fit", "--model", "mlp", "--trainer.callbacks+=this.Nothing"]),
+    "inline JSON": ({}, ["fit", "--model", "mlp", "--trainer.callbacks", '[{"class_path": "this.Nothing"}]']),
+    "optimizer": ({}, ["fit", "--model", "mlp", "--optimizer", "this.Nothing"]),
+    "logger": ({}, ["fit", "--model", "mlp", "--trainer.logger", "this.Nothing"]),
+    "model.class_path": ({}, ["test", "--model.class_path", "this.Nothing"]),
+}
+
+
+@pytest.mark.parametrize("case", FOREIGN)
+def test_a_foreign_class_path_is_refused_before_its_module_is_imported(case, tmp_path, capfd, monkeypatch):
+    import sys
+
+    files, argv = FOREIGN[case]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.delitem(sys.modules, "this", raising=False)
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, *argv, cwd=tmp_path)
+    assert code == 2 and "this" not in sys.modules and "Beautiful is better" not in out + err, err
+    assert err.count("\n") == 1 and "class_path 'this.Nothing' is not in jetzoo" in err, err
+
+
+def test_trusted_class_paths_pass_the_check(tmp_path, monkeypatch):
+    from jetzoo.cli.class_paths import check_class_paths
+
+    (tmp_path / "ok.yaml").write_text("trainer:\n  callbacks:\n  - class_path: lightning.pytorch.callbacks.EarlyStopping\n"
+                                      "    init_args: {monitor: val/loss}\nmodel: jetzoo_example_plugin.highway.HighwayTagger\n")
+    monkeypatch.chdir(tmp_path)
+    check_class_paths(["--config", "ok.yaml", "--optimizer", "torch.optim.AdamW", "--trainer.logger", "CSVLogger"])
+    monkeypatch.setenv("JETZOO_ALLOW_IMPORT", "my_callbacks")
+    check_class_paths(["--trainer.callbacks+=my_callbacks.Timer"])
+
+
+def test_the_installed_script_does_not_import_a_foreign_class_path(tmp_path):
+    (tmp_path / "c.yaml").write_text("model:\n  class_path: this.Nothing\n")
+    result = run_jetzoo("fit", "--config", "c.yaml", cwd=tmp_path, timeout=300)
+    assert result.returncode == 2 and "Beautiful is better" not in result.stdout + result.stderr, result.stdout
+    assert result.stderr.count("\n") == 1, result.stderr

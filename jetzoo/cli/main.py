@@ -90,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if command in LIGHTNING_SUBCOMMANDS:
-            run_lightning([command] + give_loggers_a_save_dir(resolve_short_names(argv[1:])), verbose)
+            from jetzoo.cli.class_paths import check_class_paths
+
+            arguments = resolve_short_names(argv[1:])
+            check_class_paths(arguments)  # before the parser imports any module a class path names
+            run_lightning([command] + give_loggers_a_save_dir(arguments), verbose)
             return 0
         if command in ("models", "datasets"):
             from jetzoo.cli.catalog import print_catalog

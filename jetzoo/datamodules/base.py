@@ -120,6 +120,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         classes: list[str] | None = None,
         streaming: bool | Literal["auto"] = "auto",
         memory_budget: float = 4.0,
+        allow_external: bool = False,
     ):
         super().__init__()
         check_data_options(batch_size=batch_size, num_particles=num_particles, image_size=image_size,
@@ -141,6 +142,9 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         self.classes = list(classes) if classes else None
         # streaming (streaming_datamodule.py): "auto" streams sources larger on disk than memory_budget GB
         self.streaming, self.memory_budget = streaming, float(memory_budget)
+        # HDF5 data stored outside the file named (external links, raw files, virtual datasets): refused
+        # unless allowed, and then identified by the hash of what was read (readers/hdf5.py)
+        self.allow_external = bool(allow_external)
         self._streaming: bool | None = None
         self._stream_index = None
         self._table: JetTable | None = None
@@ -148,6 +152,13 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         self.allow_overlap = False
         self.datasets: dict[str, DictDataset] = {}
         self.standardisation: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _reader_options(self, reader) -> dict:
+        """`allow_external` for a reader that takes it (the HDF5 formats); the others read nothing external."""
+        import inspect
+
+        takes = "allow_external" in inspect.signature(reader).parameters
+        return {"allow_external": True} if self.allow_external and takes else {}
 
     # --- what subclasses provide --------------------------------------------------------------
     @abstractmethod

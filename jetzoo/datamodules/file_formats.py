@@ -22,16 +22,18 @@ class FileDataModule(JetDataModule):
 
     def read_file(self, path: str) -> JetTable:
         """The jets of `path` (a file, directory or glob), read by the format's registered reader."""
-        return readers.READERS[self.format_name](path)
+        reader = readers.READERS[self.format_name]
+        return reader(path, **self._reader_options(reader))
 
     def chunk_reader(self, hl_only: bool = False):
         """Streams: the format's chunk iterator over `--data.path` (see StreamingMixin)."""
         if not self.path:
             raise JetDataError(f"<no path>: the {self.format_name} datamodule needs --data.path FILE|DIR|GLOB")
         iterate = readers.CHUNK_READERS[self.format_name]
+        options = self._reader_options(iterate)
         if hl_only and self.format_name in readers.HL_ONLY_READERS:
-            return (lambda path, select: iterate(path, STREAM_CHUNK_JETS, select, hl_only=True)), self.path
-        return (lambda path, select: iterate(path, STREAM_CHUNK_JETS, select)), self.path
+            options["hl_only"] = True
+        return (lambda path, select: iterate(path, STREAM_CHUNK_JETS, select, **options)), self.path
 
     def read_table(self) -> JetTable:
         if not self.path:

@@ -70,7 +70,8 @@ class PythiaJetDataModule(JetDataModule):
 
     def chunk_reader(self, hl_only: bool = False):
         """Streams: the generated file's chunks (see StreamingMixin); `hl_only`: without constituents."""
-        return (lambda path, select: iter_hls4ml(path, STREAM_CHUNK_JETS, select, hl_only)), self.dataset_path()
+        options = self._reader_options(iter_hls4ml)
+        return (lambda path, select: iter_hls4ml(path, STREAM_CHUNK_JETS, select, hl_only, **options)), self.dataset_path()
 
     def read_table(self) -> JetTable:
-        return read_hls4ml(self.dataset_path())
+        return read_hls4ml(self.dataset_path(), **self._reader_options(read_hls4ml))

@@ -40,10 +40,11 @@ from jetzoo.datamodules.readers.failures import (
     require_rows,
     text,
 )
-from jetzoo.datamodules.readers.hdf5 import names_dataset, numeric_dataset, require_self_contained
+from jetzoo.datamodules.readers.hdf5 import content_sha256, names_dataset, numeric_dataset, require_self_contained
 from jetzoo.datamodules.readers.paths import (
     DEFAULT_CHUNK_SIZE,
     ChunkSelection,
+    identify_by_content,
     iter_files,
     join_chunks,
     selected_bounds,
@@ -62,48 +63,56 @@ SURPLUS_PARTICLE_NAMES = {"j1_pdgid"}
 DEFAULT_JET_RADIUS = 0.8
 
 
-def read_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
+def read_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE, allow_external: bool = False) -> JetTable:
     """Read one hls4ml/jetzoo HDF5 file, a directory of them, or a glob; files are concatenated."""
-    return join_chunks(iter_hls4ml(path, chunk_size))
+    return join_chunks(iter_hls4ml(path, chunk_size, allow_external=allow_external))
 
 
 def iter_hls4ml(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None,
-                hl_only: bool = False) -> Iterator[JetTable]:
+                hl_only: bool = False, allow_external: bool = False) -> Iterator[JetTable]:
     """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files).
 
     `hl_only` (the hl view, streamed): a file that stores high-level features gives chunks without
     constituents (p4 of shape (n, 0, 4)), read from `jets` alone; a file without them is read whole.
+    `allow_external`: see hdf5.require_self_contained.
     """
-    return iter_files(path, SUFFIXES, functools.partial(iter_hls4ml_file, hl_only=hl_only), chunk_size, select)
+    one = functools.partial(iter_hls4ml_file, hl_only=hl_only, allow_external=allow_external)
+    return iter_files(path, SUFFIXES, one, chunk_size, select)
 
 
 def iter_hls4ml_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None,
-                     hl_only: bool = False) -> Iterator[JetTable]:
+                     hl_only: bool = False, allow_external: bool = False) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
-        require_self_contained(f, path)
-        stale = stale_recipe_warning(f.attrs, source=str(path))  # a file of an older jetzoo recipe
-        if stale:
-            print(stale, file=sys.stderr)
-        jets = numeric_dataset(f, "jets", path, not_format=FORMAT)
-        names = names_dataset(f, "jetFeatureNames", path, FORMAT)
-        if jets.ndim != 2 or jets.shape[1] != len(names):
-            raise JetDataError(f"{path}: 'jets' has shape {jets.shape} but jetFeatureNames lists {len(names)} names")
-        n = jets.shape[0]
-        require_jets(n, path)
-        class_names, label_columns = label_columns_of(f.attrs, names, path)
-        jet_radius = float(f.attrs.get("jet_radius", DEFAULT_JET_RADIUS))
-        read_p4 = constituent_reader(f, path)
-        feature_columns = [
-            i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
-        ]
-        identify = generated_identity(f.attrs, n, class_names, path)
-        if hl_only and feature_columns:
-            read_p4 = lambda start, stop: np.zeros((stop - start, 0, 4), np.float32)  # noqa: E731
-        for start, stop in selected_bounds(n, chunk_size, chosen):
-            table = np.asarray(jets[start:stop])
-            chunk = hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
-                                 feature_columns, [names[i] for i in feature_columns], jet_radius)
-            yield chunk if identify is None else identify(chunk, start, stop)
+        external = require_self_contained(f, path, allow_external)  # then identified by what is read, not attrs
+        chunks = _hls4ml_chunks(f, path, chunk_size, chosen, hl_only, generated_ids=not external)
+        yield from identify_by_content(path, content_sha256(f) if external else None, chunks)
+
+
+def _hls4ml_chunks(f: h5py.File, path: Path, chunk_size: int, chosen, hl_only: bool, generated_ids: bool
+                   ) -> Iterator[JetTable]:
+    stale = stale_recipe_warning(f.attrs, source=str(path))  # a file of an older jetzoo recipe
+    if stale:
+        print(stale, file=sys.stderr)
+    jets = numeric_dataset(f, "jets", path, not_format=FORMAT)
+    names = names_dataset(f, "jetFeatureNames", path, FORMAT)
+    if jets.ndim != 2 or jets.shape[1] != len(names):
+        raise JetDataError(f"{path}: 'jets' has shape {jets.shape} but jetFeatureNames lists {len(names)} names")
+    n = jets.shape[0]
+    require_jets(n, path)
+    class_names, label_columns = label_columns_of(f.attrs, names, path)
+    jet_radius = float(f.attrs.get("jet_radius", DEFAULT_JET_RADIUS))
+    read_p4 = constituent_reader(f, path)
+    feature_columns = [
+        i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
+    ]
+    identify = generated_identity(f.attrs, n, class_names, path) if generated_ids else None
+    if hl_only and feature_columns:
+        read_p4 = lambda start, stop: np.zeros((stop - start, 0, 4), np.float32)  # noqa: E731
+    for start, stop in selected_bounds(n, chunk_size, chosen):
+        table = np.asarray(jets[start:stop])
+        chunk = hls4ml_table(path, start, table, read_p4(start, stop), class_names, label_columns,
+                             feature_columns, [names[i] for i in feature_columns], jet_radius)
+        yield chunk if identify is None else identify(chunk, start, stop)
 
 
 def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable | None:

@@ -28,11 +28,12 @@ import h5py
 import numpy as np
 
 from jetzoo.datamodules.readers.failures import reading, require_finite, require_jets, require_rows
-from jetzoo.datamodules.readers.hdf5 import numeric_dataset, require_self_contained
+from jetzoo.datamodules.readers.hdf5 import content_sha256, external_objects, numeric_dataset, require_self_contained
 from jetzoo.datamodules.readers.paths import (
     DEFAULT_CHUNK_SIZE,
     ChunkSelection,
     expand_paths,
+    identify_by_content,
     join_chunks,
     selected_bounds,
     with_file_identity,
@@ -55,27 +56,29 @@ FILE_NAME_TYPE = re.compile(r"([gqtwz])(?:150)?(?:[_\-.].*)?", re.IGNORECASE)
 JET_RADIUS = 0.8
 
 
-def read_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
+def read_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE, allow_external: bool = False) -> JetTable:
     """Read one JetNet file, a directory of them, or a glob; files are concatenated."""
-    return join_chunks(iter_jetnet(path, chunk_size))
+    return join_chunks(iter_jetnet(path, chunk_size, allow_external=allow_external))
 
 
-def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None) -> Iterator[JetTable]:
+def iter_jetnet(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None,
+                allow_external: bool = False) -> Iterator[JetTable]:
     """Validated JetTables of at most `chunk_size` jets, file after file.
 
     The classes are the types present in any of the files, so each file's types are found first."""
     if int(chunk_size) < 1:
         raise JetDataError(f"{path}: chunk_size must be at least 1, got {chunk_size}")
     files = expand_paths(path, SUFFIXES)
-    present = sorted(set().union(*(file_types(f) for f in files)))
+    present = sorted(set().union(*(file_types(f, allow_external) for f in files)))
     for f in files:
         chosen = None if select is None else (lambda k, f=f: select(f, k))
-        yield from with_file_identity(f, iter_jetnet_file(f, present, int(chunk_size), chosen))
+        yield from with_file_identity(f, iter_jetnet_file(f, present, int(chunk_size), chosen, allow_external))
 
 
-def open_datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset | None]:
-    """particle_features and jet_features (or None), their shapes, dtypes and sizes checked."""
-    require_self_contained(f, path)
+def open_datasets(f: h5py.File, path: Path, allow_external: bool = False) -> tuple[h5py.Dataset, h5py.Dataset | None]:
+    """particle_features and jet_features (or None), their shapes, dtypes and sizes checked
+    (`allow_external`: see hdf5.require_self_contained)."""
+    require_self_contained(f, path, allow_external)
     particles = numeric_dataset(f, "particle_features", path, not_format=FORMAT)
     if particles.ndim != 3 or particles.shape[-1] != len(PARTICLE_FEATURES):
         raise JetDataError(
@@ -95,10 +98,10 @@ def open_datasets(f: h5py.File, path: Path) -> tuple[h5py.Dataset, h5py.Dataset 
     return particles, jet_features
 
 
-def file_types(path: Path) -> set[int]:
+def file_types(path: Path, allow_external: bool = False) -> set[int]:
     """Type codes present in one file (its type column, else its name)."""
     with reading(path, FORMAT), h5py.File(path, "r") as f:
-        _, jet_features = open_datasets(f, path)
+        _, jet_features = open_datasets(f, path, allow_external)
         if jet_features is not None and jet_features.shape[1] == 5:
             return set(np.unique(type_codes(path, jet_features[:, 0])).tolist())
     return {name_type(path)}
@@ -121,13 +124,14 @@ def name_type(path: Path) -> int:
     return JET_TYPES.index(match.group(1).lower())
 
 
-def iter_jetnet_file(path: Path, present: list[int], chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None
-                     ) -> Iterator[JetTable]:
+def iter_jetnet_file(path: Path, present: list[int], chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None,
+                     allow_external: bool = False) -> Iterator[JetTable]:
     with reading(path, FORMAT), h5py.File(path, "r") as f:
-        particles, jet_features = open_datasets(f, path)
+        particles, jet_features = open_datasets(f, path, allow_external)
+        key = content_sha256(f) if external_objects(f) else None  # allowed, or open_datasets refused it
         for start, stop in selected_bounds(len(particles), chunk_size, chosen):
             jets = None if jet_features is None else np.asarray(jet_features[start:stop])
-            yield jetnet_table(path, start, np.asarray(particles[start:stop]), jets, present)
+            yield from identify_by_content(path, key, [jetnet_table(path, start, np.asarray(particles[start:stop]), jets, present)])
 
 
 def jetnet_table(path: Path, start: int, particles: np.ndarray, jet_features: np.ndarray | None,

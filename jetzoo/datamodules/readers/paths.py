@@ -78,16 +78,31 @@ def selected_bounds(n: int, chunk_size: int, chosen: Callable[[int], bool] | Non
 def with_file_identity(path: Path, chunks: Iterable[JetTable]) -> Iterator[JetTable]:
     """The chunks of one file, in file order, with (file sha256, row) ids where the reader set none.
 
-    A reader that knows better ids (a generated file's) sets `jet_ids` and `sources` itself; every
-    reader sets its chunks' `first_row`."""
+    A reader that knows better ids (a generated file's, or the content hash of a file with external
+    storage: `identify_by_content`) sets `jet_ids` and `sources` itself; every reader sets its chunks'
+    `first_row`."""
     sha = None
     for chunk in chunks:
         if chunk.jet_ids is None:
             sha = sha or file_sha256(path)
-            start, stop = chunk.first_row, chunk.first_row + len(chunk)
-            chunk.jet_ids = row_ids("file", sha, np.arange(start, stop))
-            chunk.sources = (Source("file", sha, Path(path).name, ((start, stop),)),)
+            identify_rows(chunk, sha, Path(path).name)
         yield chunk
+
+
+def identify_rows(chunk: JetTable, key: str, name: str) -> JetTable:
+    """`chunk`'s jets identified as rows of the file whose identity is `key` (its sha256, or the hash of
+    what was read from it)."""
+    start, stop = chunk.first_row, chunk.first_row + len(chunk)
+    chunk.jet_ids = row_ids("file", key, np.arange(start, stop))
+    chunk.sources = (Source("file", key, name, ((start, stop),)),)
+    return chunk
+
+
+def identify_by_content(path: Path, key: str | None, chunks: Iterable[JetTable]) -> Iterator[JetTable]:
+    """With `key` (an HDF5 file with external storage, allowed: hdf5.content_sha256), every chunk's jets
+    identified by what was read, whatever ids the reader gave; else the chunks unchanged."""
+    for chunk in chunks:
+        yield chunk if key is None else identify_rows(chunk, key, f"{Path(path).name} (+external data)")
 
 
 def join_chunks(chunks: Iterable[JetTable]) -> JetTable:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from jetzoo.datamodules.readers.failures import binary_labels, reading, require_finite, require_jets, require_rows
-from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, chunk_bounds, iter_files, join_chunks
+from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, ChunkSelection, chunk_bounds, iter_files, join_chunks
 from jetzoo.datamodules.readers.validation import TINY, physical_constituents, require_numeric, require_plausible_size
 from jetzoo.datamodules.table import JetTable, sort_by_pt
 from jetzoo.errors import JetDataError

@@ -8,6 +8,8 @@ A padded constituent is an all-zero row; denormals count as zero (validation.py)
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from jetzoo.datamodules.readers.hdf5 import require_all_backed
 from jetzoo.datamodules.readers.paths import (
     DEFAULT_CHUNK_SIZE,
     ChunkSelection,
+    identify_by_content,
     iter_files,
     join_chunks,
     selected_bounds,
@@ -37,20 +40,23 @@ COMPONENTS = ("PX", "PY", "PZ", "E")
 JET_RADIUS = 0.8
 
 
-def read_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JetTable:
+def read_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE, allow_external: bool = False) -> JetTable:
     """Read one Top Tagging file, a directory of them, or a glob; files are concatenated."""
-    return join_chunks(iter_top_tagging(path, chunk_size))
+    return join_chunks(iter_top_tagging(path, chunk_size, allow_external=allow_external))
 
 
-def iter_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None
-                     ) -> Iterator[JetTable]:
-    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files)."""
-    return iter_files(path, SUFFIXES, iter_top_tagging_file, chunk_size, select)
+def iter_top_tagging(path, chunk_size: int = DEFAULT_CHUNK_SIZE, select: ChunkSelection | None = None,
+                     allow_external: bool = False) -> Iterator[JetTable]:
+    """Validated JetTables of at most `chunk_size` jets, file after file (`select`: see iter_files;
+    `allow_external`: hdf5.require_self_contained)."""
+    one = functools.partial(iter_top_tagging_file, allow_external=allow_external)
+    return iter_files(path, SUFFIXES, one, chunk_size, select)
 
 
-def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None) -> Iterator[JetTable]:
+def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chosen=None,
+                          allow_external: bool = False) -> Iterator[JetTable]:
     with reading(path, FORMAT):
-        require_all_backed(path)
+        key = require_all_backed(path, allow_external=allow_external)  # the content's hash when external
         with pd.HDFStore(path, mode="r") as store:
             storer = store.get_storer(KEY) if f"/{KEY}" in store.keys() else None
             if storer is None:
@@ -69,7 +75,7 @@ def iter_top_tagging_file(path: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, chos
             for start, stop in selected_bounds(n, chunk_size, chosen):
                 frame = store.select(KEY, start=start, stop=stop)
                 p4 = frame[columns].to_numpy(dtype=np.float32).reshape(len(frame), n_particles, 4)
-                yield top_tagging_table(path, start, p4, frame[LABEL_COLUMN].to_numpy())
+                yield from identify_by_content(path, key, [top_tagging_table(path, start, p4, frame[LABEL_COLUMN].to_numpy())])
 
 
 def top_tagging_table(path, start: int, p4: np.ndarray, label_values: np.ndarray) -> JetTable:
