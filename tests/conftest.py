@@ -20,7 +20,9 @@ os.environ.setdefault("WANDB_SILENT", "true")
 # OpenMP threads spinning against each other make small ops orders of magnitude slower
 torch.set_num_threads(1)
 
-TOP_JETS = dict(recipe="top-landscape", n=4000, seed=1)
+from jetzoo.testing.plugin import TOP_JETS  # noqa: E402 - the contract kit's real jets, shared
+
+pytest_plugins = ["jetzoo.testing.plugin"]  # the kit's --jetzoo-dist option and fixtures (overridden below)
 
 
 @pytest.fixture(scope="session")
@@ -90,20 +92,31 @@ def hls4ml_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def top_datamodules(top_jets_file):
-    """One set-up datamodule per view over the top jets, shared by the registry-wide tests."""
-    from jetzoo.registry import create_datamodule
+def jetzoo_builtin_samples():
+    """The built-in formats' samples for the datamodule contract (jetzoo/testing/datamodule_contract.py),
+    each written with the format's own tooling (tests/format_writers.py); the generated format's is the
+    session's real jets. A plugin's datamodule writes its own (`contract_sample`)."""
+    import format_writers as fw
 
-    cache = {}
+    batch_size = 8
 
-    def get(view: str):
-        if view not in cache:
-            dm = create_datamodule("pythia", path=str(top_jets_file), batch_size=64, num_particles=32, view=view)
-            dm.setup("fit")
-            cache[view] = dm
-        return cache[view]
+    def written_by(writer, filename):
+        def sample(directory, request):
+            writer(directory / filename)
+            return {"path": str(directory / filename), "batch_size": batch_size}
 
-    return get
+        return sample
+
+    return {
+        "pythia": lambda directory, request: {
+            "path": str(request.getfixturevalue("top_jets_file")), "max_jets": 400, "batch_size": batch_size,
+        },
+        "hls4ml": written_by(fw.write_hls4ml_file, "jets.h5"),
+        "top-tagging": written_by(fw.write_top_tagging_file, "jets.h5"),
+        "jetclass": written_by(fw.write_jetclass_file, "jets.root"),
+        "jetnet": written_by(fw.write_jetnet_file, "t.hdf5"),
+        "quark-gluon": written_by(fw.write_quark_gluon_file, "jets.npz"),
+    }
 
 
 @pytest.fixture(scope="session")

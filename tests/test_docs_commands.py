@@ -16,8 +16,9 @@ How each command is parsed (mirroring `jetzoo.cli.main.main`, which drops `--ver
   `jetzoo.cli.lightning.run_lightning` builds (with the real constructor arguments: the CLI
   class is swapped for a subclass that stops once the parser is built). Nothing after the parse
   runs (no checkpoint lookup, no instantiation). One parser serves every line.
-- generate/export: `jetzoo.cli.main._run_argparse` with `add_generate_arguments` /
-  `add_export_arguments` and a `run` that only records the namespace; export's `--model` is
+- generate/export/check-plugin: `jetzoo.cli.main._run_argparse` with `add_generate_arguments` /
+  `add_export_arguments` / `add_check_plugin_arguments` and a `run` that only records the namespace
+  (check-plugin's DIST must be installed and register entry points); export's `--model` is
   resolved in the registry as the command does.
 - bench: `jetzoo.bench.spec.parse_spec` (what `jetzoo.bench.main` does before it runs anything);
   with `--print_config`, `build_parser().parse_args` as `main` does.
@@ -302,6 +303,8 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
 
     if name == "generate":
         from jetzoo.generate import add_generate_arguments as add_arguments
+    elif name == "check-plugin":
+        from jetzoo.testing.check import add_check_plugin_arguments as add_arguments
     else:
         from jetzoo.export.cli import add_export_arguments as add_arguments
     args, had_help = strip_help(args)
@@ -336,6 +339,10 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
         from jetzoo.registry import MODEL_GROUP, resolve_cli_value
 
         resolve_cli_value(MODEL_GROUP, namespace.model)  # run_export_command loads it by this name
+    if name == "check-plugin" and namespace.distribution:
+        from jetzoo.testing.check import registered_by
+
+        registered_by(namespace.distribution)  # installed, and registering entry points (OptionError)
     return namespace
 
 
@@ -388,7 +395,7 @@ def parse_command(argv: list[str]) -> list[str]:
             raise Rejected(f"`jetzoo {command}` ignores what follows it: {' '.join(args)}")
     elif command in LIGHTNING_SUBCOMMANDS:
         parse_lightning(command, args, notes)
-    elif command in ("generate", "export"):
+    elif command in ("generate", "export", "check-plugin"):
         parse_argparse(command, args, notes)
     elif command == "bench":
         parse_bench(args, notes)

@@ -33,6 +33,7 @@ PLUGIN_SOURCES = {
     "hang_import": REPO / "tests" / "plugins" / "hang_import",
     "hang_init": REPO / "tests" / "plugins" / "hang_init",
     "not_lightning": REPO / "tests" / "plugins" / "not_lightning",
+    "liar": REPO / "tests" / "plugins" / "liar",
 }
 HANGING = ("hang-import-model", "hang-init-model")
 TIMEOUT = 6  # seconds per entry in these tests (the default is 20)
@@ -241,3 +242,30 @@ def test_unknown_name_is_a_one_line_error(capfd, monkeypatch, tmp_path):
     code, _, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", "no-such-model", "--data", "pythia", cwd=tmp_path)
     assert code == 2
     assert "unknown model 'no-such-model'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_check_plugin_passes_the_installed_example_plugin(tmp_path):
+    """The kit for plugin authors (jetzoo.testing): `jetzoo check-plugin DIST` runs the registry-wide
+    contract on the example plugin as installed by the README's test command (pip install ./examples/plugin)."""
+    result = run_jetzoo("check-plugin", "jetzoo-example-plugin", "--", "-v", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "models highway; datamodules hl-csv" in result.stdout
+    for test in ("test_optimizer_steps_lower_the_loss[highway]", "test_onnx_export_matches_pytorch[highway]",
+                 "test_serves_each_supported_view[hl-csv]"):
+        assert re.search(rf"{re.escape(test)} PASSED", result.stdout), result.stdout[-3000:]
+
+
+def test_check_plugin_fails_a_model_that_claims_what_it_lacks(installed_plugins, tmp_path):
+    """`lying-rnn` declares permutation invariance that an RNN lacks: the kit fails it, and only that check."""
+    env = {"PYTHONPATH": str(installed_plugins["liar"])}
+    result = run_jetzoo("check-plugin", "jetzoo-liar-plugin", "--", "-k", "invariance or builds", env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAILED" in result.stdout and "test_declared_permutation_invariance[lying-rnn]" in result.stdout
+    assert "1 failed, 1 passed" in result.stdout, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("dist, message", [("jetzoo-no-such-dist", "no such installed distribution"),
+                                           ("numpy", "registers no jetzoo entry point")])
+def test_check_plugin_of_what_is_not_a_plugin_is_one_line(dist, message, capfd, monkeypatch, tmp_path):
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, "check-plugin", dist, cwd=tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
