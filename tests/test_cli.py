@@ -54,6 +54,10 @@ def test_fit_prints_test_metrics_after_training(ddp_fit):
     # one table, jetzoo's: Lightning's table of every logged key (_lo, _hi, _lower_bound) only with --verbose
     assert "_hi" not in result.stdout and "_lower_bound" not in result.stdout
     assert printed_value(result.stdout, "test/auc") > 0.8
+    # quiet (issue 24 §4): no sync_dist advice (15-22 lines before), no per-rank banner, a clean exit
+    output = result.stdout + result.stderr
+    for noise in ("sync_dist", "Initializing distributed", "terminate called", "Traceback"):
+        assert noise not in output, output[-3000:]
 
 
 def test_two_process_test_metrics_equal_single_process(ddp_fit, top_jets_file, capfd, monkeypatch):
@@ -123,6 +127,16 @@ def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_fi
     assert probs.shape == (len(labels), 2) and len(labels) == n_test and abs(n_test - 800) < 4 * np.sqrt(640)
     assert np.allclose(probs.sum(1), 1, atol=1e-5) and set(np.unique(labels)) == {0, 1}
     assert ((probs[:, 1] > 0.5) == labels).mean() > 0.7
+    # two processes: the one file asked for, the same jets in the same order (issue 24 §4: it was
+    # scores.rank0.h5 + scores.rank1.h5), no part file left behind
+    ddp = run_jetzoo("predict", *data_args(top_jets_file), *QUIET, "--ckpt_path", out / "ckpt" / "last.ckpt",
+                     "--trainer.logger", "false", "--prediction_writer.output_path", tmp_path / "ddp.h5",
+                     "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu", cwd=tmp_path)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    with h5py.File(tmp_path / "ddp.h5") as f:
+        np.testing.assert_array_equal(f["label"][:], labels)
+        np.testing.assert_allclose(f["probs"][:], probs, atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir() if "rank" in p.name) == []
 
 
 def test_wandb_logger_runs_offline_without_credentials(top_jets_file, tmp_path):

@@ -309,15 +309,28 @@ def run_lightning(argv: list[str]) -> None:
 
     # through sys.argv rather than `args=`: DDP's launcher re-runs this command line in each process
     sys.argv = [sys.argv[0], *argv]
-    JetzooCLI(
-        L.LightningModule,
-        L.LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        parser_class=JetzooArgumentParser,
-        save_config_callback=RunConfigCallback,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"max_epochs": 10},
-        seed_everything_default=0,
-        auto_configure_optimizers=True,  # --optimizer / --lr_scheduler override the model's AdamW + cosine
-    )
+    try:
+        JetzooCLI(
+            L.LightningModule,
+            L.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            parser_class=JetzooArgumentParser,
+            save_config_callback=RunConfigCallback,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"max_epochs": 10},
+            seed_everything_default=0,
+            auto_configure_optimizers=True,  # --optimizer / --lr_scheduler override the model's AdamW + cosine
+        )
+    finally:
+        end_process_group()
+
+
+def end_process_group() -> None:
+    """A DDP run's process group closed before the interpreter exits: left to the exit, gloo's threads were
+    sometimes still running when the process was torn down ("terminate called without an active
+    exception" once, issue 24 §4). Lightning's DDP teardown does not destroy the group."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

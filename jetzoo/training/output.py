@@ -57,10 +57,13 @@ from jetzoo.metrics.summary import VERBOSE_ENV  # noqa: E402 - set by --verbose,
 class _DropTips(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        # tips, and Lightning's note that jetzoo's own model summary replaces its default one
-        return "Tip:" not in message and "already configured with model summary" not in message
+        # tips, Lightning's note that jetzoo's own model summary replaces its default one, and DDP's
+        # per-rank "Initializing distributed" lines and its dashed banner (shown with --verbose)
+        return not any(text in message for text in _NOISE)
 
 
+_NOISE = ("Tip:", "already configured with model summary", "Initializing distributed:",
+          "All distributed processes registered")
 _TIPS = _DropTips()
 _LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning")
 

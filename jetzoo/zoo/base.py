@@ -181,7 +181,9 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
             if self.trainer.test_loop.verbose and len(labels):
                 print(format_summary(result, stage, TEST_BOOTSTRAP_RESAMPLES), flush=True)
                 self.trainer.test_loop.verbose = lightning_table_too()  # one table unless --verbose
-        self.log_dict(out, sync_dist=False)
+        # every rank holds the same values (compute() gathered the states); sync_dist's mean of equal numbers
+        # changes none, and without it Lightning warns once per key on every DDP epoch (issue 24 §4)
+        self.log_dict(out, sync_dist=True)
 
     def on_validation_epoch_end(self):
         self._log_metrics(self.val_metrics, "val")

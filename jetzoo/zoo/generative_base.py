@@ -191,7 +191,7 @@ class AnomalyDetector(BackboneTask, GenerativeModel):
         self.test_scores.reset()
         self.test_labels.reset()
         metrics = self.anomaly_metrics(scores, labels)
-        self.log_dict({f"test/{k}": v for k, v in metrics.items()}, sync_dist=False)
+        self.log_dict({f"test/{k}": v for k, v in metrics.items()}, sync_dist=True)  # equal on every rank (gathered)
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
         return {"score": self(batch).float(), "label": batch["label"]}
@@ -285,7 +285,7 @@ class JetGenerator(GenerativeModel):
         self.val_gen_mass.reset()
         w1m = float(scipy.stats.wasserstein_distance(real, gen))
         # val/loss is what checkpointing minimises: the generator's quality, not the discriminator's loss
-        self.log_dict({"val/w1m": w1m, "val/loss": w1m}, prog_bar=True)
+        self.log_dict({"val/w1m": w1m, "val/loss": w1m}, prog_bar=True, sync_dist=True)  # equal on every rank
 
     # --- test: every generative metric beside its real-vs-real floor -------------------------------------
     def test_step(self, batch, batch_idx):
@@ -306,7 +306,7 @@ class JetGenerator(GenerativeModel):
             (real[0][0::2], real[1][0::2]), (gen[0][0::2], gen[1][0::2]), (real[0][1::2], real[1][1::2]),
             jet_radius=self.jet_radius,
         )
-        self.log_dict({f"test/{k}": float(v) for k, v in metrics.items()}, sync_dist=False)
+        self.log_dict({f"test/{k}": float(v) for k, v in metrics.items()}, sync_dist=True)  # equal on every rank
 
     # --- prediction: generated jets beside the real ones ---------------------------------------------------
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
