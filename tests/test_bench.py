@@ -20,6 +20,7 @@ import yaml
 from jetzoo import cli
 from jetzoo.bench import run_bench, store
 from jetzoo.bench.significance import holm, paired_bootstrap
+from jetzoo.bench.convergence import converged
 from jetzoo.bench.spec import parse_spec
 
 JETZOO = str(Path(sys.executable).with_name("jetzoo"))
@@ -160,25 +161,49 @@ def test_sklearn_on_the_written_predictions_gives_the_tables_numbers(resumed_ben
     board = json.loads((out / "leaderboard.json").read_text())
     csv_rows = {r["model"]: r for r in __import__("csv").DictReader(open(out / "leaderboard.csv"))}
     for row in board["rows"]:
-        recomputed = []
+        recomputed, limits = [], []
         for seed in row["seeds_ok"]:
             predictions = store.read_predictions(store.predictions_path(out, row["model"], seed))
             assert predictions["probs"].shape == predictions["logits"].shape and predictions["class_names"] == ["QCD", "top"]
             record = json.loads((out / "runs" / f"{row['model']}-seed{seed}.json").read_text())
             ours, theirs = record["metrics"], sklearn_metrics(predictions)
             for name, value in theirs.items():
-                if record["lower_bounds"].get(name):  # < 10 background jets pass: the table holds a lower bound
+                if record["lower_bounds"].get(name):  # no background jet passes: the record holds a limit
                     assert ours[name] < value
                     theirs[name] = ours[name]
                 else:
                     assert ours[name] == pytest.approx(value, rel=1e-6), (row["model"], seed, name)
             recomputed.append(theirs)
+            limits.append(record["lower_bounds"])
         for column, name in board["columns"].items():
-            mean = np.mean([r[name] for r in recomputed])
+            # a seed that gave only a limit is never averaged with the others' estimates (issue 23 §7)
+            estimates = [r[name] for r, limit in zip(recomputed, limits) if not limit.get(name)]
+            mean = np.mean(estimates) if estimates else min(r[name] for r in recomputed)
             assert row[column]["mean"] == pytest.approx(mean, rel=1e-6)
             assert float(csv_rows[row["model"]][f"{column}_mean"]) == pytest.approx(mean, rel=1e-6)
-            std = np.std([r[name] for r in recomputed], ddof=1)
-            assert row[column]["std"] == pytest.approx(std, rel=1e-6)
+            if len(estimates) > 1:
+                assert row[column]["std"] == pytest.approx(np.std(estimates, ddof=1), rel=1e-6)
+
+
+def test_a_cell_never_averages_a_limit_with_estimates():
+    from types import SimpleNamespace
+
+    from jetzoo.bench.table import aggregate, metric_cell
+
+    def run(value, limit):
+        return {"status": "ok", "metrics": {"rej30_top_vs_bkg": value}, "lower_bounds": {"rej30_top_vs_bkg": limit},
+                "params": 1, "flops_per_jet": 1, "train_jets": 1, "test_jets": 1, "train_jets_per_s": 1,
+                "infer_jets_per_s": 1, "wall_s": 1, "intervals": {}}
+
+    spec = SimpleNamespace(rank_by="rej30", models=[SimpleNamespace(label="m", name="m", args={}, seeds=None)],
+                           label=lambda m: m.label, seeds_of=lambda m: [0, 1, 2])
+    mixed = aggregate(spec, {("m", 0): run(100.0, False), ("m", 1): run(140.0, False), ("m", 2): run(900.0, True)},
+                      {"rej30": "rej30_top_vs_bkg"})[0]["rej30"]
+    assert mixed["mean"] == 120.0 and mixed["limits"] == 1 and not mixed["lower_bound"]
+    assert metric_cell(mixed, "rej30").startswith("120.0 ± 28.3") and "1 seed(s) only a limit" in metric_cell(mixed, "rej30")
+    limits = aggregate(spec, {("m", s): run(v, True) for s, v in enumerate((900.0, 700.0, 800.0))},
+                       {"rej30": "rej30_top_vs_bkg"})[0]["rej30"]
+    assert limits["lower_bound"] and metric_cell(limits, "rej30").startswith("> 700.0 [")
 
 
 def test_runs_made_in_worker_processes_equal_runs_made_one_after_another_and_a_failed_run_is_its_own_row(
@@ -340,3 +365,71 @@ def test_a_bench_with_failed_runs_exits_1_and_lists_them_unless_failures_are_all
     assert "1 of 1 run(s) failed: broken seed 0: TypeError" in err and "Traceback" not in err
     assert cli.main(["bench", "--config", str(spec_file), "--plots", "false", "--allow_failures", "true"]) == 0
     assert "--allow_failures true: exit 0 all the same" in capsys.readouterr().err
+
+
+def test_a_run_made_by_other_code_is_kept_and_marked_stale_until_rerun_stale(resumed_bench, tmp_path):
+    """Issue 23 §8: a run records the code that made it; one made by other code (a changed source, an older
+    jetzoo that recorded none) is never silently mixed with new runs nor silently re-made."""
+    import shutil
+
+    from jetzoo.bench import code_version
+
+    out, _, _ = resumed_bench
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    record = json.loads((copy / "runs" / "mlp-seed0.json").read_text())
+    assert record["code"]["torch"] and "jetzoo.zoo.mlp" in record["code"]["modules"]
+    assert "jetzoo.training.build" in record["code"]["modules"] and code_version.stale_reason(record) is None
+    record["code"]["source_sha256"] = "0" * 64  # as if jetzoo/zoo/mlp.py had changed since
+    (copy / "runs" / "mlp-seed0.json").write_text(json.dumps(record))
+    older = json.loads((copy / "runs" / "perceptron-seed1.json").read_text())
+    del older["code"]
+    (copy / "runs" / "perceptron-seed1.json").write_text(json.dumps(older))
+    spec = tiny_spec(tmp_path / "spec.yaml", json.loads((out / "spec.json").read_text())["data"]["args"]["path"], copy)
+
+    def bench(*extra):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            assert cli.main(["bench", "--config", str(spec), *extra]) == 0, stderr.getvalue()[-2000:]
+        return stderr.getvalue()
+
+    kept = bench()
+    assert "4 finished already, 0 to do" in kept and "2 finished run(s) were made by other code" in kept
+    assert "the jetzoo source it imported has changed since" in kept and "did not record its code" in kept
+    md = (copy / "leaderboard.md").read_text()
+    assert "| mlp (stale) |" in md and "| perceptron (stale) |" in md and "--rerun_stale true" in md
+    redone = bench("--rerun_stale", "true")
+    assert "2 finished already, 2 to do" in redone and "mlp seed 0: training" in redone and "perceptron seed 1: training" in redone
+    assert "(stale)" not in (copy / "leaderboard.md").read_text()
+
+
+def test_a_bench_to_convergence_records_epochs_best_epoch_cpu_time_and_the_validation_curve(top_jets_file, tmp_path):
+    """Issue 23 §1: with `patience`, each run validates every epoch, stops after `patience` epochs without a
+    lower validation loss (at most `epochs`), and tests the best epoch's weights."""
+    import h5py
+
+    out = tmp_path / "out"
+    spec = tiny_spec(tmp_path / "spec.yaml", top_jets_file, out, seeds=1, epochs=12, patience=1, plots=True,
+                     models=[{"name": "perceptron", "args": {"lr": 0.3}}, {"name": "mlp"}])
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert cli.main(["bench", "--config", str(spec)]) == 0, stderr.getvalue()[-3000:]
+    for label in ("perceptron", "mlp"):
+        record = json.loads((out / "runs" / f"{label}-seed0.json").read_text())
+        curve, best = record["curve"], record["best_epoch"]
+        assert [p["epoch"] for p in curve] == list(range(1, record["epochs_run"] + 1)) and record["epochs_run"] <= 12
+        losses = [p["val_loss"] for p in curve]
+        assert best == 1 + int(np.argmin(losses)) and record["cpu_s"] > 0 and record["precision"] == "32-true"
+        assert record["epochs_run"] == 12 or record["epochs_run"] - best == 1  # patience 1: stopped one epoch after its best
+        assert record["converged"] == converged(curve, best, 1, 12)
+        with h5py.File(out / "predictions" / f"{label}-seed0.h5") as f:
+            assert f["logits"].shape[0] == record["test_jets"]
+    md = (out / "leaderboard.md").read_text()
+    assert "epochs (best)" in md and "CPU-h/run" in md and (out / "plots" / "validation_loss.png").is_file()
+
+
+def test_converged_means_the_fit_stopped_before_its_maximum_or_had_stopped_improving():
+    curve = [{"epoch": e} for e in range(1, 11)]
+    assert converged(curve[:6], best_epoch=3, patience=3, max_epochs=10)  # early stopping ended it
+    assert not converged(curve, best_epoch=9, patience=3, max_epochs=10)  # hit 10, best at 9: still improving
+    assert converged(curve, best_epoch=7, patience=3, max_epochs=10)  # 3 epochs without improvement by the end

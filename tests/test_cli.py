@@ -119,8 +119,9 @@ def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_fi
     )
     assert code == 0, err[-4000:]
     with h5py.File(target) as f:
-        probs, labels = f["probs"][:], f["label"][:]
+        probs, labels, logits = f["probs"][:], f["label"][:], f["logits"][:]
         assert list(f.attrs["class_names"]) == ["QCD", "top"]
+    np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), probs, atol=1e-6)
     from jetzoo.registry import create_datamodule
 
     n_test = len(create_datamodule("pythia", path=str(top_jets_file)).split_indices()["test"])  # hashed: ~20%
@@ -136,6 +137,7 @@ def test_predict_writes_scores_and_truth_for_every_test_jet(ddp_fit, top_jets_fi
     with h5py.File(tmp_path / "ddp.h5") as f:
         np.testing.assert_array_equal(f["label"][:], labels)
         np.testing.assert_allclose(f["probs"][:], probs, atol=1e-6)
+        np.testing.assert_allclose(f["logits"][:], logits, atol=1e-5)
     assert sorted(p.name for p in tmp_path.iterdir() if "rank" in p.name) == []
 
 

@@ -32,7 +32,7 @@ import shlex
 from dataclasses import asdict
 from pathlib import Path
 
-from jetzoo.bench import store
+from jetzoo.bench import code_version, store
 from jetzoo.bench.runs import DataCache, bench_model, quiet_bench_output, say
 from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_hash, parse_spec
 from jetzoo.bench.workers import finished_runs
@@ -142,16 +142,28 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
             if s in spec.seeds_of(m)]
     records: dict[tuple[str, int], dict] = {}
     todo = []
+    stale = []
     for model, seed in jobs:
         label, key = spec.label(model), spec.run_key(model, seed, dhash)
         record = store.read_record(store.record_path(out, label, seed))
         if record and record.get("key") == key and record.get("status") == "ok" and store.predictions_path(out, label, seed).is_file():
+            reason = code_version.stale_reason(record)
+            if reason and spec.rerun_stale:
+                todo.append((model, seed, key))
+                continue
+            if reason:
+                record["stale"] = reason  # shown in the table, never written back
+                stale.append((f"{label} seed {seed}", reason))
             records[label, seed] = record
         else:
             todo.append((model, seed, key))
             if record and record.get("key") == key and record.get("status") == "failed":
                 records[label, seed] = record  # shown until retried
     say(f"{len(jobs)} run(s): {len(jobs) - len(todo)} finished already, {len(todo)} to do; output in {out}")
+    if stale:
+        reasons = "; ".join(sorted({reason for _, reason in stale}))
+        say(f"{len(stale)} finished run(s) were made by other code ({reasons}): kept and marked 'stale' in the "
+            f"table; --rerun_stale true re-makes them: {', '.join(run for run, _ in stale)}")
     write_tables(spec, out, records, columns, info, significance=None)
     for model, seed, record in finished_runs(spec, todo, data):
         records[spec.label(model), seed] = record
@@ -168,6 +180,14 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
         loaded = load_runs(spec, out, records)
         if loaded:
             for path in bench_plots(loaded, out / "plots", title=f"{spec.data.name}, {info['test_jets']} test jets"):
+                say(f"plot: {path}")
+        curves = {spec.label(m): [records[spec.label(m), s]["curve"] for s in spec.seeds_of(m)
+                                  if records.get((spec.label(m), s), {}).get("curve")] for m in spec.models}
+        curves = {label: seeds for label, seeds in curves.items() if seeds}
+        if curves:
+            from jetzoo.plots import plot_validation_curves
+
+            for path in plot_validation_curves(curves, out / "plots" / "validation_loss", title=spec.data.name):
                 say(f"plot: {path}")
     return out
 

@@ -9,7 +9,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from jetzoo.bench import measure
+from jetzoo.bench import convergence, measure
 from jetzoo.bench.spec import BenchSpec, DataSpec, ModelSpec
 from jetzoo.metrics import bootstrap_intervals, evaluate
 from jetzoo.registry import create_datamodule, get_model
@@ -103,17 +103,25 @@ def first_test_batch(datamodule) -> dict:
 
 def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str) -> dict:
     """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"}."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     model_cls = get_model(model_spec.name)
     datamodule = data.for_view(model_cls.input_view)
     dims = datamodule.dims
     L.seed_everything(seed, workers=True, verbose=False)  # the weights depend on the seed
     model = model_cls(**model_kwargs_from_data(model_cls, dims, **model_spec.args))
-    trainer = quiet_trainer(
-        max_epochs=spec.epochs, limit_val_batches=0, callbacks=[EpochProgress(prefix, spec.epochs)], **spec.trainer.kwargs
-    )
+    callbacks: list = [EpochProgress(prefix, spec.epochs)]
+    best = None
+    if spec.patience is None:  # the fixed-epochs protocol (the particle-level board): no validation
+        validation = {"limit_val_batches": 0}
+    else:  # to convergence: validation every epoch, early stopping, the best epoch tested
+        best = convergence.BestEpoch()
+        callbacks += [best, convergence.early_stopping(spec.patience)]
+        validation = {}
+    trainer = quiet_trainer(max_epochs=spec.epochs, callbacks=callbacks, **validation, **spec.trainer.kwargs)
     trainer.fit(model, datamodule=datamodule)
     fit_seconds = time.perf_counter() - start
+    if best is not None:
+        best.restore_best(model)
     logits, labels = predict_test(model, datamodule)
     class_names = list(model.class_names)
     background = [c for c in dims.get("background_classes", ()) if c in class_names]
@@ -131,6 +139,8 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
         "train_jets": int(datamodule.split_sizes["train"]),
         "test_jets": int(len(labels)),
         "fit_s": fit_seconds,
+        "epochs_run": int(trainer.current_epoch),
+        "precision": str(trainer.precision),
         "metrics": result.values(),
         "lower_bounds": {p.name: p.lower_bound for p in result.rejections},
         "intervals": intervals,
@@ -140,6 +150,10 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
             for p in result.rejections
         ],
     }
+    if best is not None:
+        record.update(best_epoch=best.best_epoch, curve=best.curve,
+                      converged=convergence.converged(best.curve, best.best_epoch, spec.patience, spec.epochs))
     record["wall_s"] = time.perf_counter() - start
+    record["cpu_s"] = convergence.cpu_seconds() - cpu_start
     return {"logits": logits, "labels": labels, "class_names": class_names, "background_classes": background,
             "signal_efficiencies": efficiencies, "record": record}

@@ -46,6 +46,7 @@ MAX_WORKERS = 256
 MAX_THREADS = 1024
 BOUNDS = (  # (field, lowest, highest)
     ("epochs", 1, 100_000),
+    ("patience", 1, 100_000),
     ("bootstrap_resamples", 10, 100_000),
     ("timing_seconds", 0.01, 600.0),
 )
@@ -83,7 +84,8 @@ class BenchSpec:
     models: list[ModelSpec]
     data: DataSpec = field(default_factory=DataSpec)
     seeds: Union[int, list[int]] = 3
-    epochs: int = 5
+    epochs: int = 5  # with `patience`: the most epochs a run may train
+    patience: Optional[int] = None  # to convergence: stop after this many epochs without a lower val loss (None: `epochs` exactly)
     trainer: TrainerSpec = field(default_factory=TrainerSpec)
     rank_by: str = "auc"  # acc, auc or rej<E> (e.g. rej30): the ranking and the significance test
     bootstrap_resamples: int = 1000  # median run's interval and the paired significance test
@@ -93,6 +95,7 @@ class BenchSpec:
     out: str = "bench"
     workers: int = 1  # runs trained at once, each in its own process on trainer.threads threads (not in the run key)
     allow_failures: bool = False  # exit 0 although some runs failed (they are listed either way; not in the run key)
+    rerun_stale: bool = False  # re-make finished runs made by other code (jetzoo.bench.code_version); else kept, marked
 
     @property
     def seed_list(self) -> list[int]:
@@ -111,6 +114,8 @@ class BenchSpec:
             "model": model.name, "args": model.args, "seed": seed, "epochs": self.epochs,
             "trainer": asdict(self.trainer), "data": data_hash,
         }
+        if self.patience is not None:  # absent from the fixed-epochs runs' keys, which stay as they were
+            payload["patience"] = self.patience
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -210,7 +215,7 @@ def check_spec(spec: BenchSpec, where: str) -> None:
         raise UsageError(f"{where}: data: args names a class ({_class_paths(spec.data.args)[0]}); give plain values")
     for name, low, high in BOUNDS:
         value = getattr(spec, name)
-        if not low <= value <= high:
+        if value is not None and not low <= value <= high:  # None: an optional number left out (patience)
             raise UsageError(f"{where}: {name} must be between {low:g} and {high:g}, got {value}")
     if not re.fullmatch(r"acc|auc|rej[0-9.]+", spec.rank_by):
         raise UsageError(f"{where}: rank_by must be acc, auc or rej<E> (e.g. rej30), got {spec.rank_by!r}")

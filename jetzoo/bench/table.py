@@ -56,19 +56,31 @@ def aggregate(spec, records: dict[tuple[str, int], dict], columns: dict[str, str
             by_rank = sorted(ok, key=lambda sr: (sr[1]["metrics"].get(rank_metric, float("nan")), sr[0]))
             median_seed, median = by_rank[(len(by_rank) - 1) // 2]
             row["median_seed"] = median_seed
+            row["stale"] = sorted({r["stale"] for _, r in ok if r.get("stale")})  # made by other code (code_version)
             first = ok[0][1]
             row.update(params=first["params"], flops_per_jet=first["flops_per_jet"], train_jets=first["train_jets"],
                        test_jets=first["test_jets"])
             for key in ("train_jets_per_s", "infer_jets_per_s", "wall_s"):
                 row[key] = float(np.mean([r[key] for _, r in ok]))
+            # convergence (issue 23 §1): epochs run and the best epoch per seed, CPU hours; absent from older runs
+            row["epochs_run"] = [r.get("epochs_run") for _, r in ok]
+            row["best_epochs"] = [r.get("best_epoch") for _, r in ok]
+            row["not_converged"] = sum(r.get("converged") is False for _, r in ok)
+            cpu = [r["cpu_s"] for _, r in ok if "cpu_s" in r]
+            row["cpu_h"] = float(np.mean(cpu)) / 3600 if cpu else float("nan")
             for column, name in columns.items():
                 values = [r["metrics"].get(name, float("nan")) for _, r in ok]
+                limits = [bool(r.get("lower_bounds", {}).get(name, False)) for _, r in ok]
+                # never a mean of limits and estimates (issue 23 §7): the estimates' mean and σ, the number of
+                # seeds that gave only a limit beside them; all limits: the weakest, which holds for every seed
+                estimates = [v for v, limit in zip(values, limits) if not limit]
                 row[column] = {
                     "metric": name,
                     "values": values,
-                    "mean": float(np.mean(values)),
-                    "std": _std(values),
-                    "lower_bound": any(r.get("lower_bounds", {}).get(name, False) for _, r in ok),
+                    "mean": float(np.mean(estimates)) if estimates else float(np.min(values)),
+                    "std": _std(estimates),
+                    "lower_bound": not estimates,
+                    "limits": sum(limits),
                     "median_interval": list(median.get("intervals", {}).get(name, (float("nan"), float("nan")))),
                 }
             row["rank_value"] = row[spec.rank_by]["mean"]
@@ -94,7 +106,22 @@ def metric_cell(cell: dict, column: str) -> str:
     mean = ("> " if cell["lower_bound"] else "") + _fmt(cell["mean"], column)
     std = "" if math.isnan(cell["std"]) else f" ± {_fmt(cell['std'], column)}"
     lo, hi = cell["median_interval"]
-    return f"{mean}{std} [{_fmt(lo, column)}, {_fmt(hi, column)}]"
+    limits = cell.get("limits", 0)
+    partial = f" ({limits} seed(s) only a limit, not averaged)" if limits and not cell["lower_bound"] else ""
+    return f"{mean}{std} [{_fmt(lo, column)}, {_fmt(hi, column)}]{partial}"
+
+
+def epochs_cell(row: dict, fixed_epochs: int) -> str:
+    """Mean epochs run (mean best epoch) over the seeds, "not converged" when a seed hit the maximum still
+    improving; the fixed count for runs trained without validation."""
+    run = [e for e in row.get("epochs_run", []) if e is not None]
+    best = [e for e in row.get("best_epochs", []) if e is not None]
+    if not best:
+        return f"{run[0] if run else fixed_epochs} (fixed)"
+    cell = f"{np.mean(run):.3g} ({np.mean(best):.3g})"
+    if row.get("not_converged"):
+        cell += f", not converged ({row['not_converged']} of {len(best)} seeds)"
+    return cell
 
 
 def significance_cell(row: dict, best: str | None, significance: dict | None) -> str:
@@ -127,7 +154,7 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
     metric_cols = list(columns)
     rank_at = metric_cols.index(spec.rank_by) + 1
     header = ["rank", "model", "seeds", "params", "FLOPs/jet", *metric_cols[:rank_at], f"vs best ({spec.rank_by})",
-              *metric_cols[rank_at:], "train jets/s", "infer jets/s", "wall s/run"]
+              *metric_cols[rank_at:], "epochs (best)", "CPU-h/run", "train jets/s", "infer jets/s", "wall s/run"]
     lines = [
         "# jetzoo leaderboard",
         "",
@@ -145,12 +172,18 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
         "\"seeds p\": Welch's t-test of the per-seed values against the best's (Holm-corrected), the seed-to-seed "
         "spread, which the verdict does not include. Rejection columns: "
         + ", ".join(f"{c} = 1/eps_B of {n}" for c, n in columns.items() if c.startswith("rej"))
-        + ' ("> X": no background jet passed for at least one seed, whose value is then its 84% CL limit, '
-        "averaged with the other seeds' estimates).",
+        + ' ("> X": no background jet passed for any seed; X is the weakest of their 84% CL limits. A seed with '
+        "only a limit is left out of the mean and σ of the others' estimates, and counted beside them).",
         "FLOPs/jet: torch's FlopCounterMode on one forward pass of a test batch (matrix products and convolutions), "
         "per jet; train/infer jets/s: a fixed test batch of "
         f"{info.get('timing_batch', '?')} jets after 3 warm-up iterations (training: forward, backward, AdamW step); "
         "wall s/run: training plus prediction, bootstrap and measurements, mean over the seeds.",
+        (f"epochs (best): epochs trained and, in brackets, the epoch of the lowest validation loss, whose weights "
+         f"were tested (means over the seeds); each run stopped after {spec.patience} epoch(s) without improvement, "
+         f"at most {spec.epochs}; \"not converged\": stopped at {spec.epochs} still improving. CPU-h/run: CPU time "
+         "of the run's process and its loader workers, all threads." if getattr(spec, "patience", None) else
+         "epochs (best): trained a fixed number of epochs, without validation. CPU-h/run: CPU time of the run's "
+         "process and its loader workers, all threads (n/a: a run made before it was recorded)."),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -163,9 +196,11 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
             cells = ["–", row["model"], seeds, *[""] * (len(header) - 3)]
         else:
             metrics = [metric_cell(row[c], c) for c in metric_cols]
+            model = row["model"] + (" (stale)" if row.get("stale") else "")
             cells = [
-                str(rank), row["model"], seeds, f"{row['params']:,}", _si(row["flops_per_jet"]), *metrics[:rank_at],
-                significance_cell(row, best, significance), *metrics[rank_at:],
+                str(rank), model, seeds, f"{row['params']:,}", _si(row["flops_per_jet"]), *metrics[:rank_at],
+                significance_cell(row, best, significance), *metrics[rank_at:], epochs_cell(row, spec.epochs),
+                "n/a" if math.isnan(row["cpu_h"]) else f"{row['cpu_h']:.2f}",
                 f"{row['train_jets_per_s']:.0f}", f"{row['infer_jets_per_s']:.0f}", f"{row['wall_s']:.1f}",
             ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -173,6 +208,10 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
     if failed:
         lines += ["", "Failed runs (a re-run of the same command retries them):", "", "| model | seed | error |", "|---|---|---|"]
         lines += [f"| {m} | {s} | {e.replace('|', '/')} |" for m, s, e in failed]
+    stale = sorted({reason for row in rows for reason in row.get("stale", [])})
+    if stale:
+        lines += ["", f"(stale): runs made by other code than this jetzoo ({'; '.join(stale)}); kept as they are, "
+                  "re-made only with --rerun_stale true."]
     pending = sum(len(r["seeds"]) - len(r["seeds_ok"]) - len(r["seeds_failed"]) for r in rows)
     if pending:
         lines += ["", f"{pending} run(s) not finished yet: re-run the same command to continue."]

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from jetzoo.bench import store
+from jetzoo.bench import code_version, store
 from jetzoo.bench.runs import DataCache, bench_model, say
 from jetzoo.bench.spec import BenchSpec, ModelSpec
 
@@ -46,7 +46,8 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
 
             traceback.print_exc()
         return write_failed(spec, model, seed, key, message)
-    record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"]}
+    record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"],
+              "code": code_version.identity()}  # after training: every module the run used is imported
     store.write_predictions(
         store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
         result["background_classes"], {"key": key, "model": label, "seed": seed,

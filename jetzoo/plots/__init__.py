@@ -13,6 +13,7 @@ from jetzoo.plots.figures import (  # noqa: F401 - the plotting functions
     line_styles,
     plot_rocs,
     plot_scores,
+    plot_validation_curves,
     rejection_on_grid,
     roc_points,
     write_roc_csv,

@@ -133,6 +133,29 @@ def plot_rocs(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], stem: Path
     return paths
 
 
+def plot_validation_curves(curves: dict[str, list[list[dict]]], stem: Path, title: str = "",
+                           formats=("png", "pdf")) -> list[Path]:
+    """`curves[model]` = each seed's validation curve ([{"epoch", "val_loss", ...}]): validation loss against
+    epoch, one colour per model, one line per seed, the best epoch of each marked (issue 23 §1)."""
+    plt, mplhep = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 8))
+    for (model, seeds), (color, linestyle) in zip(curves.items(), line_styles(plt, len(curves))):
+        for k, curve in enumerate(seeds):
+            epochs = [p["epoch"] for p in curve]
+            losses = [p["val_loss"] for p in curve]
+            ax.plot(epochs, losses, color=color, ls=linestyle, lw=1.5, label=model if k == 0 else None)
+            best = int(np.argmin(losses))
+            ax.plot(epochs[best], losses[best], marker="o", color=color, ms=6)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Validation loss")
+    ax.legend(loc="upper right", fontsize=13, title="one line per seed; dot: best epoch (tested)", title_fontsize=11)
+    _label(mplhep, ax, title)
+    fig.tight_layout()
+    paths = _save(fig, stem, formats)
+    plt.close(fig)
+    return paths
+
+
 def plot_scores(scores: dict[str, tuple[np.ndarray, np.ndarray]], stem: Path, signal: str, background: list[str],
                 title: str = "") -> list[Path]:
     """`scores[model]` = (log-odds score, is_signal) of its median seed; one panel per model."""

@@ -1,4 +1,4 @@
-"""Writes what `jetzoo predict` returns to HDF5: per-jet class probabilities and truth labels.
+"""Writes what `jetzoo predict` returns to HDF5: per-jet logits, class probabilities and truth labels.
 
 Modules with their own output (generators) define `write_predictions(outputs, path)` and are
 called instead; in a DDP run each process then writes its own part (`<name>.rank<k>.h5`).
@@ -21,20 +21,22 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from jetzoo.io.files import atomic_write
 
 
+COLUMNS = {"logits": np.float32, "probs": np.float32, "label": np.int64, "index": np.int64}  # what a file may hold
+
+
 def write_probabilities(outputs: list[dict[str, torch.Tensor]], path: str | Path, class_names: list[str],
                         index: np.ndarray | None = None) -> None:
-    probs = torch.cat([o["probs"] for o in outputs]).numpy()
-    labels = torch.cat([o["label"] for o in outputs]).numpy()
-    write_arrays(path, {"probs": probs, "label": labels, **({} if index is None else {"index": index})}, class_names)
+    """`logits` (when the model's predict_step gives them), `probs` and `label`; `index` for a DDP part file."""
+    arrays = {key: torch.cat([o[key] for o in outputs]).numpy() for key in COLUMNS if key in outputs[0]}
+    write_arrays(path, {**arrays, **({} if index is None else {"index": index})}, class_names)
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray], class_names: list[str]) -> None:
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
-            f["probs"] = arrays["probs"].astype(np.float32)
-            f["label"] = arrays["label"].astype(np.int64)
-            if "index" in arrays:
-                f["index"] = arrays["index"].astype(np.int64)
+            for key, dtype in COLUMNS.items():
+                if key in arrays:
+                    f[key] = arrays[key].astype(dtype)
             f.attrs["class_names"] = list(class_names)
 
     # temp file + rename; a writer killed mid-write (kill -9) leaves `.<name>.tmp-<host>-<pid>`, which the
@@ -44,11 +46,12 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray], class_names: list[st
 
 def merge_rank_parts(parts: list[Path], path: Path, class_names: list[str]) -> int:
     """The ranks' part files as one file in dataset order, each jet once; the parts removed. Returns the jets."""
-    columns: dict[str, list[np.ndarray]] = {"probs": [], "label": [], "index": []}
+    columns: dict[str, list[np.ndarray]] = {}
     for part in parts:
         with h5py.File(part, "r") as f:
-            for key in columns:
-                columns[key].append(f[key][:])
+            for key in COLUMNS:
+                if key in f:
+                    columns.setdefault(key, []).append(f[key][:])
     index = np.concatenate(columns["index"])
     _, first = np.unique(index, return_index=True)  # sorted by dataset index; a padded repeat kept once
     write_arrays(path, {key: np.concatenate(values)[first] for key, values in columns.items() if key != "index"},

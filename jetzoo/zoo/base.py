@@ -31,7 +31,7 @@ else the defaults of `JetDataModule`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import lightning as L
 import numpy as np
@@ -43,27 +43,16 @@ from torchmetrics import MeanMetric
 from jetzoo.errors import JetDataError
 from jetzoo.metrics import LogitsAndLabels, bootstrap_intervals, evaluate, format_summary
 from jetzoo.metrics.summary import lightning_table_too
+from jetzoo.zoo import optimizers
 from jetzoo.zoo.backbone_task import BackboneTask
+from jetzoo.zoo.optimizers import Optimizer, Scheduler
 
 # bootstrap resamples of the test metrics' intervals (seed 0): ~0.1 s for a binary tagger on 4k jets
 TEST_BOOTSTRAP_RESAMPLES = 300
 
-Scheduler = Literal["none", "cosine", "onecycle"]
-
-
 def configure_adamw(module: L.LightningModule, lr: float, weight_decay: float, scheduler: str):
-    """AdamW, with a per-step cosine decay or one-cycle schedule over the whole fit."""
-    optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
-    if scheduler == "none":
-        return optimizer
-    total = max(1, int(module.trainer.estimated_stepping_batches))
-    if scheduler == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    elif scheduler == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total)
-    else:
-        raise ValueError(f"unknown scheduler '{scheduler}' (none, cosine, onecycle)")
-    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+    """AdamW with one of the schedules of jetzoo.zoo.optimizers (the generative tasks' optimiser)."""
+    return optimizers.configure(module, "adamw", lr, weight_decay, scheduler)
 
 
 class JetTagger(BackboneTask, L.LightningModule, ABC):
@@ -72,9 +61,12 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
     Args:
         num_classes: number of classes (set from the data).
         class_names: the classes, in the order of the logits (set from the data).
-        lr: AdamW learning rate (`--optimizer` replaces the optimizer).
-        weight_decay: AdamW weight decay.
-        scheduler: learning-rate schedule, stepped per batch over the whole fit
+        lr: learning rate (`--optimizer` replaces the optimizer).
+        weight_decay: weight decay (decoupled for adamw and ranger; ranger spares biases and norm layers).
+        optimizer: adamw, adam or ranger (RAdam + Lookahead, the ParticleNet and ParT authors'); see
+            jetzoo/zoo/optimizers.py.
+        scheduler: learning-rate schedule: cosine or onecycle over the whole fit (per batch), flat-decay
+            (weaver-core's flat+decay, per epoch), plateau (halved when the validation loss stalls), none
             (`--lr_scheduler` replaces it).
         background_classes: the background of the signal-vs-background rejection
             (default: the datamodule's).
@@ -93,11 +85,13 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         scheduler: Scheduler = "cosine",
         background_classes: list[str] | None = None,
         signal_efficiencies: list[float] | None = None,
+        optimizer: Optimizer = "adamw",
     ):
         super().__init__()
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
+        self.optimizer_name = optimizer
         self.background_classes = list(background_classes) if background_classes is not None else None
         self.signal_efficiencies = list(signal_efficiencies) if signal_efficiencies is not None else None
         self.val_metrics = self._metric_collection()
@@ -192,7 +186,10 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         self._log_metrics(self.test_metrics, "test")
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
-        return {"probs": self(batch).float().softmax(-1), "label": batch["label"]}
+        # the logits beside the probabilities: float32 probabilities of a confident model saturate at 1.0 and
+        # tie, so a ROC from them is coarser than from the logits the metrics use (issue 23 §7)
+        logits = self(batch).float()
+        return {"logits": logits, "probs": logits.softmax(-1), "label": batch["label"]}
 
     def configure_optimizers(self):
-        return configure_adamw(self, self.lr, self.weight_decay, self.scheduler)
+        return optimizers.configure(self, getattr(self, "optimizer_name", "adamw"), self.lr, self.weight_decay, self.scheduler)

@@ -1,0 +1,146 @@
+"""The optimisers and learning-rate schedules a tagger trains with, named by its `optimizer` and
+`scheduler` options, so that a paper's recipe (jetzoo/recipes/) is a handful of plain values.
+
+Optimisers:
+- `adamw` (default): torch.optim.AdamW.
+- `adam`: torch.optim.Adam; `weight_decay` then is the L2 term of the loss (Keras' and torch's Adam).
+- `ranger`: weaver-core's Ranger, the optimiser of the ParticleNet and ParT authors' scripts
+  (particle_transformer's train_TopLandscape.sh): RAdam(betas=(0.95, 0.999), eps=1e-5) with decoupled
+  weight decay inside Lookahead(k=6, alpha=0.5) (weaver/utils/nn/optimizer/ranger.py L5-11). RAdam is
+  torch's (`decoupled_weight_decay=True` is weaver's radam.py L96-103); Lookahead is below.
+With a weight decay, as weaver-core's train.py (L574-622) does it: biases and 1-D parameters (norm
+layers), and names a backbone lists in `no_weight_decay()`, get none.
+
+Schedules (stepped per batch unless said otherwise):
+- `cosine` (default): cosine decay to 0 over the fit.
+- `onecycle`: torch's OneCycleLR with max_lr = lr.
+- `flat-decay`: weaver-core's `flat+decay` (train.py L664-684), per epoch: flat for the first 70% of
+  the epochs, then multiplied by 0.01**(1/d) at each of the last d = max(1, int(0.3 * epochs)) epochs,
+  ending at 1% of lr.
+- `plateau`: ReduceLROnPlateau on the validation loss, factor 0.5, patience 10, cooldown 2, min_lr 1e-7
+  (the hls4ml paper's Keras training, arXiv:1804.06913; keras-training train.py).
+- `none`: constant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+import torch
+
+Optimizer = Literal["adamw", "adam", "ranger"]
+Scheduler = Literal["none", "cosine", "onecycle", "flat-decay", "plateau"]
+
+
+class Lookahead(torch.optim.Optimizer):
+    """Lookahead (Zhang et al., arXiv:1907.08610) around an inner optimiser: every `k` inner steps the slow
+    weights move `alpha` of the way to the fast ones, and the fast weights restart from them. As weaver-core's
+    (weaver/utils/nn/optimizer/lookahead.py, the lonePatient/timm form: the slow weights are taken from the
+    fast ones at the first synchronisation), with Ranger's k=6, alpha=0.5; tests/test_recipes.py compares
+    the two step by step when weaver-core is installed."""
+
+    def __init__(self, inner: torch.optim.Optimizer, k: int = 6, alpha: float = 0.5):
+        if k < 1 or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"Lookahead needs k >= 1 and 0 <= alpha <= 1, got k={k}, alpha={alpha}")
+        self.inner, self.k, self.alpha = inner, k, alpha
+        self.param_groups = inner.param_groups  # shared: schedulers set the inner optimiser's lr
+        self.defaults = inner.defaults
+        self.state = defaultdict(dict)  # the slow weights
+        self.steps = 0
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = self.inner.step(closure)
+        self.steps += 1
+        if self.steps % self.k == 0:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    slow = self.state[p].setdefault("slow", p.detach().clone())
+                    slow.add_(p - slow, alpha=self.alpha)
+                    p.copy_(slow)
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True):
+        self.inner.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self):
+        params = [p for g in self.param_groups for p in g["params"]]
+        return {"inner": self.inner.state_dict(), "steps": self.steps,
+                "slow": {i: self.state[p]["slow"] for i, p in enumerate(params) if "slow" in self.state[p]}}
+
+    def load_state_dict(self, state):
+        self.inner.load_state_dict(state["inner"])
+        self.steps = state["steps"]
+        params = [p for g in self.param_groups for p in g["params"]]
+        for i, slow in state["slow"].items():
+            self.state[params[int(i)]]["slow"] = slow.clone()
+
+
+def parameter_groups(module: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Two groups: decayed weights, and biases, 1-D parameters and `no_weight_decay()` names without decay."""
+    if not weight_decay:
+        return [{"params": [p for p in module.parameters() if p.requires_grad], "weight_decay": 0.0}]
+    skip = set()
+    for owner in (module, getattr(module, "backbone", None)):
+        if owner is not None and hasattr(owner, "no_weight_decay"):
+            prefix = "backbone." if owner is not module else ""
+            skip |= {prefix + name for name in owner.no_weight_decay()}
+    decay, no_decay = [], []
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        bare = name.split(".")[-1]
+        (no_decay if p.ndim <= 1 or name.endswith(".bias") or name in skip or bare in skip else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_optimizer(module: torch.nn.Module, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "adamw":
+        return torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "ranger":
+        inner = torch.optim.RAdam(parameter_groups(module, weight_decay), lr=lr, betas=(0.95, 0.999), eps=1e-5,
+                                  decoupled_weight_decay=True)
+        return Lookahead(inner, k=6, alpha=0.5)
+    raise ValueError(f"unknown optimizer '{name}' (adamw, adam, ranger)")
+
+
+def flat_decay_lambda(epochs: int):
+    """weaver-core's flat+decay as a LambdaLR factor of the epoch: 1 for the first epochs, then gamma**k."""
+    decay_epochs = max(1, int(0.3 * epochs))
+    gamma = 0.01 ** (1.0 / decay_epochs)
+    first = epochs - decay_epochs
+    return lambda epoch: gamma ** max(0, min(epoch, epochs - 1) - first + 1) if epoch >= first else 1.0
+
+
+def configure(module, name: str, lr: float, weight_decay: float, scheduler: str) -> dict | torch.optim.Optimizer:
+    """What `configure_optimizers` returns for these options (the trainer gives the fit's length)."""
+    optimizer = build_optimizer(module, name, lr, weight_decay)
+    if scheduler == "none":
+        return optimizer
+    trainer = module.trainer
+    if scheduler == "cosine":
+        total = max(1, int(trainer.estimated_stepping_batches))
+        return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(_torch(optimizer), T_max=total))
+    if scheduler == "onecycle":
+        total = max(1, int(trainer.estimated_stepping_batches))
+        return _per_step(optimizer, torch.optim.lr_scheduler.OneCycleLR(_torch(optimizer), max_lr=lr, total_steps=total))
+    if scheduler == "flat-decay":
+        sched = torch.optim.lr_scheduler.LambdaLR(_torch(optimizer), flat_decay_lambda(max(1, int(trainer.max_epochs or 1))))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+    if scheduler == "plateau":
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(_torch(optimizer), mode="min", factor=0.5, patience=10,
+                                                           cooldown=2, min_lr=1e-7)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch", "monitor": "val/loss"}}
+    raise ValueError(f"unknown scheduler '{scheduler}' (none, cosine, onecycle, flat-decay, plateau)")
+
+
+def _torch(optimizer):
+    """The optimiser a torch scheduler drives (Lookahead's inner one: they share their param groups)."""
+    return optimizer.inner if isinstance(optimizer, Lookahead) else optimizer
+
+
+def _per_step(optimizer, sched) -> dict:
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
