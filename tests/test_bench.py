@@ -119,8 +119,11 @@ def test_ctrl_c_stops_a_bench_in_workers_at_once_and_starts_no_queued_run(top_je
     queued run before exiting)."""
     out = tmp_path / "out"
     spec = tiny_spec(tmp_path / "spec.yaml", top_jets_file, out, workers=2, seeds=3)
+    # SIGINT as a terminal's Ctrl-C delivers it: a suite started in the background (`cmd &` in a script, as a CI
+    # runner may do) has SIGINT ignored, which its children inherit, and Python then keeps it ignored
     proc = subprocess.Popen([JETZOO, "bench", "--config", str(spec)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path, start_new_session=True)
+                            text=True, cwd=tmp_path, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and proc.poll() is None and not any((out / "runs").glob("*.json")):
