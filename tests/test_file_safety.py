@@ -161,6 +161,33 @@ def test_two_containers_of_one_external_target_are_the_same_jets(tmp_path, targe
         data.setup("fit")
 
 
+def test_a_link_external_raw_storage_and_a_virtual_dataset_of_the_same_bytes_are_the_same_jets(tmp_path, target):
+    """Allowed, the three kinds of external storage identify the jets by the bytes read: the same key for all
+    three; a virtual dataset whose source is gone is refused (h5py would read its fill value, zeros)."""
+    with h5py.File(target) as src:
+        particles = src["particle_features"][:]
+    raw = tmp_path / "particles.raw"
+    particles.tofile(raw)
+
+    def external(f, src):
+        f.create_dataset("particle_features", shape=src.shape, dtype=src.dtype, external=[(str(raw), 0, raw.stat().st_size)])
+
+    def virtual(f, src):
+        layout = h5py.VirtualLayout(shape=src.shape, dtype=src.dtype)
+        layout[:] = h5py.VirtualSource(str(target), "particle_features", shape=src.shape)
+        f.create_virtual_dataset("particle_features", layout)
+
+    for name, make in (("raw", external), ("virtual", virtual)):
+        (tmp_path / name).mkdir()
+        _copy_with(tmp_path, target, f"{name}/t.hdf5", make)
+    keys = {read_jetnet(path, allow_external=True).sources[0].key
+            for path in (_linked(tmp_path, target, "link"), tmp_path / "raw" / "t.hdf5", tmp_path / "virtual" / "t.hdf5")}
+    assert len(keys) == 1
+    target.rename(target.with_name("gone.hdf5"))
+    with pytest.raises(JetDataError, match="is a virtual dataset mapping .*, which does not exist"):
+        read_jetnet(tmp_path / "virtual" / "t.hdf5", allow_external=True)
+
+
 @pytest.mark.parametrize("streaming", [False, True])
 def test_the_datamodule_option_reads_an_hls4ml_link_by_its_content(tmp_path, streaming):
     from jetzoo.registry import create_datamodule

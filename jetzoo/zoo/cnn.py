@@ -89,4 +89,6 @@ class JetImageCNNBackbone(nn.Module):
 class JetImageCNN(JetTagger):
     """`cnn`: convolutional network on jet images (de Oliveira et al.; Kasieczka et al.)."""
 
+    recipe = "cnn"  # its training recipe (jetzoo/training/recipes/cnn.yaml)
+
     backbone_class = JetImageCNNBackbone

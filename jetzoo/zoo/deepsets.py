@@ -129,10 +129,14 @@ class EnergyFlowNetworkBackbone(_FlowNetworkBackbone):
 class ParticleFlowNetwork(JetTagger):
     """`pfn`: Particle Flow Network, Deep Sets on the particle features (Komiske, Metodiev, Thaler)."""
 
+    recipe = "pfn"  # its training recipe (jetzoo/training/recipes/pfn.yaml)
+
     backbone_class = ParticleFlowNetworkBackbone
 
 
 class EnergyFlowNetwork(JetTagger):
     """`efn`: Energy Flow Network, IRC-safe Deep Sets on pT fractions and angles (Komiske, Metodiev, Thaler)."""
+
+    recipe = "pfn"  # its training recipe (jetzoo/training/recipes/pfn.yaml)
 
     backbone_class = EnergyFlowNetworkBackbone

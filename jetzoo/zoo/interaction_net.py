@@ -117,4 +117,6 @@ class InteractionNetworkBackbone(nn.Module):
 class InteractionNetwork(JetTagger):
     """`interaction-net`: the JEDI-net interaction network on all particle pairs (Moreno et al.)."""
 
+    recipe = "jedi-net"  # its training recipe (jetzoo/training/recipes/jedi-net.yaml)
+
     backbone_class = InteractionNetworkBackbone

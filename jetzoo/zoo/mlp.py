@@ -77,4 +77,6 @@ class MLPBackbone(nn.Module):
 class MLP(JetTagger):
     """`mlp`: dense network on the high-level jet features (the hls4ml jet-tagging MLP family)."""
 
+    recipe = "mlp-hls4ml"  # its training recipe (jetzoo/training/recipes/mlp-hls4ml.yaml)
+
     backbone_class = MLPBackbone

@@ -262,6 +262,8 @@ class ParticleNetBackbone(nn.Module):
 class ParticleNet(JetTagger):
     """`particlenet`: ParticleNet, dynamic-graph EdgeConv on the particle cloud (Qu & Gouskos), the paper's size."""
 
+    recipe = "particlenet"  # its training recipe (jetzoo/training/recipes/particlenet.yaml)
+
     backbone_class = ParticleNetBackbone
     cpu_variant = "particlenet-lite"  # the registry name the CPU tests and benchmarks use
 

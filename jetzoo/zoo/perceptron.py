@@ -41,5 +41,7 @@ class PerceptronBackbone(nn.Module):
 class Perceptron(JetTagger):
     """`perceptron`: logistic regression, one linear layer on the high-level jet features."""
 
+    recipe = "jetzoo-default"  # its training recipe (jetzoo/training/recipes/jetzoo-default.yaml)
+
     backbone_class = PerceptronBackbone
     task_defaults = {"lr": 1e-2, "weight_decay": 0.0}  # a convex problem: larger steps, no decay

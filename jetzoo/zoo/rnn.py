@@ -136,5 +136,7 @@ class ConstituentRNNBackbone(nn.Module):
 class ConstituentRNN(JetTagger):
     """`rnn`: GRU or LSTM over the pT-ordered jet constituents (Egan et al.; Guest et al.)."""
 
+    recipe = "jetzoo-default"  # its training recipe (jetzoo/training/recipes/jetzoo-default.yaml)
+
     backbone_class = ConstituentRNNBackbone
     task_defaults = {"lr": 3e-3}  # higher than the other models' default

@@ -294,6 +294,8 @@ class ParticleTransformerBackbone(nn.Module):
 class ParticleTransformer(JetTagger):
     """`part`: Particle Transformer (ParT), attention with pairwise-interaction bias (Qu, Li, Qian), the paper's size."""
 
+    recipe = "part"  # its training recipe (jetzoo/training/recipes/part.yaml)
+
     backbone_class = ParticleTransformerBackbone
     cpu_variant = "part-lite"  # the registry name the CPU tests and benchmarks use
 

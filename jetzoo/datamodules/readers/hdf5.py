@@ -105,7 +105,19 @@ def content_sha256(f: h5py.File, block_bytes: int = 1 << 24) -> str:
 
 
 def require_backed(dset: h5py.Dataset, path, what: str) -> None:
-    """The bytes `dset`'s shape declares exist in the file (a patched or resized shape is refused)."""
+    """The bytes `dset`'s shape declares exist in the file (a patched or resized shape is refused); for an
+    allowed virtual or externally stored dataset, the files it maps exist (h5py would read fill values)."""
+    if dset.is_virtual:
+        missing = sorted({s.file_name for s in dset.virtual_sources() if not _exists_beside(s.file_name, path)})
+        if missing:
+            raise JetDataError(f"{path}: {what} is a virtual dataset mapping {', '.join(missing)}, which does not exist")
+        return
+    if dset.external:
+        for name, offset, size in dset.external:
+            found = _exists_beside(name, path)
+            if not found or (size != h5py.h5f.UNLIMITED and os.path.getsize(found) < offset + size):
+                raise JetDataError(f"{path}: {what} is stored in {name}, which is missing or shorter than declared")
+        return
     compressed = dset.id.get_create_plist().get_nfilters() > 0
     stored = dset.id.get_storage_size()
     if dset.chunks is None and not compressed:
@@ -115,6 +127,16 @@ def require_backed(dset: h5py.Dataset, path, what: str) -> None:
     if dset.size == 0:
         return
     require_plausible_size(path, what, dset.shape, dset.dtype.itemsize, stored, compressed)
+
+
+def _exists_beside(name, path) -> str | None:
+    """`name` as given, or relative to the directory of the HDF5 file `path`, if it exists."""
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    for candidate in (name, os.path.join(os.path.dirname(str(path)), name)):
+        if name in (".", "") or not os.path.exists(candidate):
+            continue
+        return candidate
+    return None
 
 
 def require_all_backed(path, skip: str = "/_i_", allow_external: bool = False) -> str | None:
