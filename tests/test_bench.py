@@ -103,6 +103,10 @@ def test_a_bench_killed_with_sigkill_resumes_without_redoing_finished_runs(resum
     records = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
     assert sorted((r["model"], r["seed"]) for r in records) == [("mlp", 0), ("mlp", 1), ("perceptron", 0), ("perceptron", 1)]
     assert all(r["status"] == "ok" for r in records)
+    # each model trained with its own recipe (issue 23 §2): the mlp the hls4ml paper's, the perceptron jetzoo's;
+    # the spec's 1 epoch caps both, each validated and its best (only) epoch tested
+    assert {(r["model"], r["recipe"], r["patience"], r["max_epochs"], r["best_epoch"]) for r in records} == {
+        ("mlp", "mlp-hls4ml", 20, 1, 1), ("perceptron", "jetzoo-default", 3, 1, 1)}
     assert sorted(p.name for p in (out / "predictions").iterdir()) == [
         "mlp-seed0.h5", "mlp-seed1.h5", "perceptron-seed0.h5", "perceptron-seed1.h5"]
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]  # atomic writes leave no temp files, a killed one's included
@@ -413,7 +417,7 @@ def test_a_bench_to_convergence_records_epochs_best_epoch_cpu_time_and_the_valid
 
     out = tmp_path / "out"
     spec = tiny_spec(tmp_path / "spec.yaml", top_jets_file, out, seeds=1, epochs=12, patience=1, plots=True,
-                     models=[{"name": "perceptron", "args": {"lr": 0.3}}, {"name": "mlp"}])
+                     recipes=False, models=[{"name": "perceptron", "args": {"lr": 0.3}}, {"name": "mlp"}])
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         assert cli.main(["bench", "--config", str(spec)]) == 0, stderr.getvalue()[-3000:]

@@ -44,16 +44,20 @@ class DataCache:
             self.by_view[None] = create_datamodule(self.spec.name, **self.spec.args)
         return next(iter(self.by_view.values()))
 
-    def for_view(self, view: str):
-        if view not in self.by_view:
+    def for_view(self, view: str, overrides: dict | None = None):
+        """The datamodule of `view`, with a recipe's or a model's own data options (batch size, particles)."""
+        import json
+
+        key = (view, json.dumps(overrides or {}, sort_keys=True, default=str))
+        if key not in self.by_view:
             first = self.first()
-            dm = create_datamodule(self.spec.name, **self.spec.args)
+            dm = create_datamodule(self.spec.name, **{**self.spec.args, **(overrides or {})})
             if hasattr(dm, "reuse_jets_of"):
                 dm.reuse_jets_of(first)  # same spec, same jets: read once
             dm.view = view
             dm.setup("fit")
-            self.by_view[view] = dm
-        return self.by_view[view]
+            self.by_view[key] = dm
+        return self.by_view[key]
 
     def manifest_sha256(self) -> str | None:
         dm = self.first()
@@ -104,20 +108,21 @@ def first_test_batch(datamodule) -> dict:
 def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str) -> dict:
     """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"}."""
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
+    plan = spec.training_plan(model_spec)
     model_cls = get_model(model_spec.name)
-    datamodule = data.for_view(model_cls.input_view)
+    datamodule = data.for_view(model_cls.input_view, plan.data_args)
     dims = datamodule.dims
     L.seed_everything(seed, workers=True, verbose=False)  # the weights depend on the seed
-    model = model_cls(**model_kwargs_from_data(model_cls, dims, **model_spec.args))
-    callbacks: list = [EpochProgress(prefix, spec.epochs)]
+    model = model_cls(**model_kwargs_from_data(model_cls, dims, **plan.model_args))
+    callbacks: list = [EpochProgress(prefix, plan.max_epochs)]
     best = None
-    if spec.patience is None:  # the fixed-epochs protocol (the particle-level board): no validation
+    if plan.patience is None:  # the fixed-epochs protocol (the particle-level board): no validation
         validation = {"limit_val_batches": 0}
     else:  # to convergence: validation every epoch, early stopping, the best epoch tested
         best = convergence.BestEpoch()
-        callbacks += [best, convergence.early_stopping(spec.patience)]
+        callbacks += [best, convergence.early_stopping(plan.patience)]
         validation = {}
-    trainer = quiet_trainer(max_epochs=spec.epochs, callbacks=callbacks, **validation, **spec.trainer.kwargs)
+    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **validation, **spec.trainer.kwargs)
     trainer.fit(model, datamodule=datamodule)
     fit_seconds = time.perf_counter() - start
     if best is not None:
@@ -151,8 +156,9 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
         ],
     }
     if best is not None:
-        record.update(best_epoch=best.best_epoch, curve=best.curve,
-                      converged=convergence.converged(best.curve, best.best_epoch, spec.patience, spec.epochs))
+        record.update(best_epoch=best.best_epoch, curve=best.curve, patience=plan.patience, max_epochs=plan.max_epochs,
+                      converged=convergence.converged(best.curve, best.best_epoch, plan.patience, plan.max_epochs))
+    record["recipe"] = plan.recipe.name if plan.recipe else None
     record["wall_s"] = time.perf_counter() - start
     record["cpu_s"] = convergence.cpu_seconds() - cpu_start
     return {"logits": logits, "labels": labels, "class_names": class_names, "background_classes": background,

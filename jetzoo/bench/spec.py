@@ -61,6 +61,9 @@ class ModelSpec:
     args: dict[str, Any] = field(default_factory=dict)
     label: Optional[str] = None  # the row name (default: `name`); must be unique in the spec
     seeds: Union[int, list[int], None] = None  # this model's own seeds (a full-size variant: 1); default the spec's
+    recipe: Optional[str] = None  # its training recipe (jetzoo/training/recipes/); default the model's own, "none" for none
+    epochs: Optional[int] = None  # this model's most epochs (default: its recipe's, else the spec's `epochs`)
+    data_args: dict[str, Any] = field(default_factory=dict)  # data options for this model only (after its recipe's)
 
 
 @dataclass
@@ -79,13 +82,25 @@ class TrainerSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a bench run of one model trains with (BenchSpec.training_plan)."""
+
+    recipe: Any  # jetzoo.training.recipes.Recipe or None
+    model_args: dict
+    data_args: dict
+    max_epochs: int
+    patience: Optional[int]
+
+
 @dataclass
 class BenchSpec:
     models: list[ModelSpec]
     data: DataSpec = field(default_factory=DataSpec)
     seeds: Union[int, list[int]] = 3
-    epochs: int = 5  # with `patience`: the most epochs a run may train
+    epochs: int = 5  # the most epochs a run may train (with recipes: the cap of each recipe's own maximum)
     patience: Optional[int] = None  # to convergence: stop after this many epochs without a lower val loss (None: `epochs` exactly)
+    recipes: bool = True  # train each model with its recipe (jetzoo.training.recipes); false: the spec's own settings
     trainer: TrainerSpec = field(default_factory=TrainerSpec)
     rank_by: str = "auc"  # acc, auc or rej<E> (e.g. rej30): the ranking and the significance test
     bootstrap_resamples: int = 1000  # median run's interval and the paired significance test
@@ -116,7 +131,26 @@ class BenchSpec:
         }
         if self.patience is not None:  # absent from the fixed-epochs runs' keys, which stay as they were
             payload["patience"] = self.patience
+        plan = self.training_plan(model)
+        if plan.recipe is not None or model.epochs is not None or model.data_args:  # absent from the older keys too
+            payload.update(recipe=plan.recipe and {"name": plan.recipe.name, "sha256": plan.recipe.sha256},
+                           model_epochs=model.epochs, model_data_args=model.data_args)
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def training_plan(self, model: ModelSpec) -> "TrainingPlan":
+        """How `model` trains: its recipe (unless `recipes` is false or its recipe is "none"), merged model and
+        data arguments, the most epochs and the patience (at least the spec's, or 3, or the recipe's if larger)."""
+        from jetzoo.registry import get_model
+        from jetzoo.training.recipes import default_recipe, load_recipe
+
+        name = model.recipe or (default_recipe(get_model(model.name)) if self.recipes else None)
+        recipe = load_recipe(name) if name and name != "none" and self.recipes else None
+        if recipe is None:
+            return TrainingPlan(None, dict(model.args), dict(model.data_args), model.epochs or self.epochs, self.patience)
+        patience = max(self.patience or 3, recipe.patience or 0)
+        epochs = model.epochs or min(recipe.max_epochs or self.epochs, self.epochs)  # the spec's `epochs` caps all
+        return TrainingPlan(recipe, {**recipe.model_args, **model.args}, {**recipe.data_args, **model.data_args},
+                            epochs, patience)
 
 
 def seed_list(seeds: Union[int, list[int]]) -> list[int]:

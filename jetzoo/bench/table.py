@@ -179,9 +179,10 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
         f"{info.get('timing_batch', '?')} jets after 3 warm-up iterations (training: forward, backward, AdamW step); "
         "wall s/run: training plus prediction, bootstrap and measurements, mean over the seeds.",
         (f"epochs (best): epochs trained and, in brackets, the epoch of the lowest validation loss, whose weights "
-         f"were tested (means over the seeds); each run stopped after {spec.patience} epoch(s) without improvement, "
-         f"at most {spec.epochs}; \"not converged\": stopped at {spec.epochs} still improving. CPU-h/run: CPU time "
-         "of the run's process and its loader workers, all threads." if getattr(spec, "patience", None) else
+         f"were tested (means over the seeds); each run stopped after its patience (its recipe's, at least "
+         f"{spec.patience or 3}) epochs without improvement, at most its recipe's maximum, capped at {spec.epochs}; "
+         "\"not converged\": stopped at its maximum still improving. CPU-h/run: CPU time "
+         "of the run's process and its loader workers, all threads." if getattr(spec, "patience", None) or getattr(spec, "recipes", False) else
          "epochs (best): trained a fixed number of epochs, without validation. CPU-h/run: CPU time of the run's "
          "process and its loader workers, all threads (n/a: a run made before it was recorded)."),
         "",

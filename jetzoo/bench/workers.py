@@ -33,7 +33,10 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
     """Train, predict and measure one run, write its predictions and record; returns the record
     (status "failed" with the one-line error if anything in it raised: never the end of the bench)."""
     out, label = Path(spec.out), spec.label(model)
-    say(f"{prefix}: training ({spec.epochs} epoch(s))")
+    plan = spec.training_plan(model)
+    recipe = f", recipe {plan.recipe.name}" if plan.recipe else ""
+    stop = f", stopping after {plan.patience} without improvement" if plan.patience else ""
+    say(f"{prefix}: training (at most {plan.max_epochs} epoch(s){stop}{recipe})")
     try:
         result = bench_model(spec, model, seed, data, prefix)
     except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench

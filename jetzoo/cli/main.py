@@ -1,6 +1,6 @@
 """The `jetzoo` command.
 
-    jetzoo fit|validate|test|predict --model NAME [--data NAME] [--config file.yaml] [--print_config]
+    jetzoo fit|validate|test|predict --model NAME [--data NAME] [--recipe NAME] [--config file.yaml] [--print_config]
     jetzoo models | datasets        tables of what the registry holds
     jetzoo generate --recipe R --n N  Pythia 8 + FastJet jets to HDF5
     jetzoo bench --config SPEC.yaml [--out DIR]   a resumable multi-seed leaderboard
@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         if command in LIGHTNING_SUBCOMMANDS:
             from jetzoo.cli.class_paths import check_class_paths
 
-            arguments = resolve_short_names(argv[1:])
+            from jetzoo.training.recipes import expand_recipe_option
+
+            arguments = expand_recipe_option(resolve_short_names(argv[1:]))  # --recipe NAME: its config file
             check_class_paths(arguments)  # before the parser imports any module a class path names
             run_lightning([command] + give_loggers_a_save_dir(arguments), verbose)
             return 0

@@ -32,13 +32,19 @@ class Recipe:
     name: str
     path: Path
     model_args: dict
-    batch_size: int | None
+    data_args: dict  # batch_size, and num_particles / particle_features where the recipe sets the inputs
     max_epochs: int | None
     patience: int | None
 
     @property
     def text(self) -> str:
         return self.path.read_text()
+
+    @property
+    def sha256(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
 def recipe_names() -> list[str]:
@@ -67,7 +73,7 @@ def load_recipe(name: str) -> Recipe:
         name=name,
         path=path,
         model_args=dict((config.get("model", {}) or {}).get("init_args", {}) or {}),
-        batch_size=((config.get("data", {}) or {}).get("init_args", {}) or {}).get("batch_size"),
+        data_args=dict((config.get("data", {}) or {}).get("init_args", {}) or {}),
         max_epochs=trainer.get("max_epochs"),
         patience=patience,
     )

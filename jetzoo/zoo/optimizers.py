@@ -36,9 +36,9 @@ Scheduler = Literal["none", "cosine", "onecycle", "flat-decay", "plateau"]
 class Lookahead(torch.optim.Optimizer):
     """Lookahead (Zhang et al., arXiv:1907.08610) around an inner optimiser: every `k` inner steps the slow
     weights move `alpha` of the way to the fast ones, and the fast weights restart from them. As weaver-core's
-    (weaver/utils/nn/optimizer/lookahead.py, the lonePatient/timm form: the slow weights are taken from the
-    fast ones at the first synchronisation), with Ranger's k=6, alpha=0.5; tests/test_recipes.py compares
-    the two step by step when weaver-core is installed."""
+    (weaver/utils/nn/optimizer/lookahead.py, lonePatient's lookahead_pytorch: the slow weights start as the
+    weights when the optimiser is made), with Ranger's k=6, alpha=0.5; tests/test_recipes.py compares the two
+    step by step when weaver-core is installed."""
 
     def __init__(self, inner: torch.optim.Optimizer, k: int = 6, alpha: float = 0.5):
         if k < 1 or not 0.0 <= alpha <= 1.0:
@@ -46,7 +46,10 @@ class Lookahead(torch.optim.Optimizer):
         self.inner, self.k, self.alpha = inner, k, alpha
         self.param_groups = inner.param_groups  # shared: schedulers set the inner optimiser's lr
         self.defaults = inner.defaults
-        self.state = defaultdict(dict)  # the slow weights
+        self.state = defaultdict(dict)  # the slow weights, from the weights at the start
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["slow"] = p.detach().clone()
         self.steps = 0
 
     @torch.no_grad()
@@ -56,7 +59,7 @@ class Lookahead(torch.optim.Optimizer):
         if self.steps % self.k == 0:
             for group in self.param_groups:
                 for p in group["params"]:
-                    slow = self.state[p].setdefault("slow", p.detach().clone())
+                    slow = self.state[p]["slow"]
                     slow.add_(p - slow, alpha=self.alpha)
                     p.copy_(slow)
         return loss

@@ -1,0 +1,150 @@
+"""Each model's published recipe (jetzoo/training/recipes/, issue 23 §2): every recipe parses as the config of
+a real `jetzoo fit`, builds the optimiser and schedule its header states, and the bench trains with it.
+
+The optimiser cross-check: Ranger (weaver-core's RAdam + Lookahead) against jetzoo's `ranger`, step by step
+on the same parameters and gradients, when weaver-core is installed (`pip install jetzoo[bench]`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from jetzoo import registry
+from jetzoo.training.recipes import default_recipe, expand_recipe_option, load_recipe, recipe_names
+from jetzoo.zoo import optimizers
+
+# what each recipe's header states, checked against what it builds: (optimizer class, lr, weight decay,
+# schedule, batch size, max epochs, patience)
+STATED = {
+    "particlenet": ("ranger", 1e-2, 0.0, "flat-decay", 512, 20, 5),
+    "part": ("ranger", 1e-3, 0.01, "flat-decay", 512, 20, 5),
+    "pfn": ("adam", 1e-3, 0.0, "none", 500, 100, 5),
+    "mlp-hls4ml": ("adam", 1e-4, 0.0, "plateau", 1024, 100, 20),
+    "jedi-net": ("adam", 1e-4, 0.0, "none", 64, 100, 10),
+    "cnn": ("adamw", 1e-3, 1e-4, "cosine", 128, 50, 5),
+    "jetzoo-default": ("adamw", None, None, "cosine", 256, 50, 3),
+}
+
+
+def test_every_recipe_is_stated_here_and_every_tagger_names_one():
+    assert sorted(STATED) == recipe_names()
+    for name in registry.list_models():
+        cls = registry.get_model(name)
+        if cls.__module__.startswith("jetzoo.") and cls.task == "tagging":
+            assert default_recipe(cls) in STATED, name
+
+
+@pytest.mark.parametrize("name", sorted(STATED))
+def test_a_recipe_parses_as_a_fit_config_and_builds_what_it_states(name, top_jets_file, capfd, monkeypatch, tmp_path):
+    """`jetzoo fit --model M --recipe NAME --print_config`: the values the parser takes; then the model built
+    with them configures the optimiser and schedule the recipe states."""
+    from helpers import jetzoo_in_process
+
+    optimizer, lr, decay, schedule, batch, epochs, patience = STATED[name]
+    model_name = next(n for n in registry.list_models() if default_recipe(registry.get_model(n)) == name)
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", model_name, "--recipe", name,
+                                       "--data.path", top_jets_file, "--print_config", cwd=tmp_path)
+    assert code == 0, err
+    import yaml
+
+    config = yaml.safe_load(out)
+    args = config["model"]["init_args"]
+    assert args["optimizer"] == optimizer and args["scheduler"] == schedule
+    assert config["data"]["init_args"]["batch_size"] == batch and config["trainer"]["max_epochs"] == epochs
+    (stop,) = [c for c in config["trainer"]["callbacks"] if c["class_path"].endswith("EarlyStopping")]
+    assert stop["init_args"]["patience"] == patience and stop["init_args"]["monitor"] == "val/loss"
+    recipe = load_recipe(name)
+    assert (recipe.max_epochs, recipe.patience, recipe.data_args["batch_size"]) == (epochs, patience, batch)
+    if lr is not None:
+        assert args["lr"] == lr and args["weight_decay"] == decay
+
+    model = registry.create_model(model_name, **{k: v for k, v in args.items() if k in recipe.model_args})
+    model.trainer = _FakeTrainer(max_epochs=epochs)
+    configured = model.configure_optimizers()
+    opt = configured["optimizer"] if isinstance(configured, dict) else configured
+    inner = opt.inner if isinstance(opt, optimizers.Lookahead) else opt
+    expected_class = {"ranger": torch.optim.RAdam, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer]
+    assert type(inner) is expected_class and isinstance(opt, optimizers.Lookahead) == (optimizer == "ranger")
+    assert all(group["lr"] == pytest.approx(model.lr) for group in inner.param_groups)
+    if optimizer == "ranger":
+        assert inner.defaults["betas"] == (0.95, 0.999) and inner.defaults["eps"] == 1e-5 and (opt.k, opt.alpha) == (6, 0.5)
+        decays = sorted({g["weight_decay"] for g in inner.param_groups})
+        assert decays == sorted({0.0, decay})  # biases and norm layers without decay
+    sched = configured.get("lr_scheduler", {}).get("scheduler") if isinstance(configured, dict) else None
+    kind = {type(None): "none", torch.optim.lr_scheduler.LambdaLR: "flat-decay",
+            torch.optim.lr_scheduler.ReduceLROnPlateau: "plateau", torch.optim.lr_scheduler.CosineAnnealingLR: "cosine",
+            torch.optim.lr_scheduler.OneCycleLR: "onecycle"}[type(sched)]
+    assert kind == schedule
+
+
+class _FakeTrainer:
+    """What configure_optimizers reads of a trainer: the fit's length."""
+
+    def __init__(self, max_epochs: int):
+        self.max_epochs, self.estimated_stepping_batches = max_epochs, 1000
+
+
+def test_flat_decay_is_weaver_cores_multistep_schedule():
+    """weaver/train.py L664-684: MultiStepLR with milestones range(epochs - d, epochs), gamma 0.01**(1/d),
+    d = max(1, int(0.3 * epochs)), stepped once per epoch."""
+    for epochs in (1, 5, 20, 33):
+        d = max(1, int(0.3 * epochs))
+        weights = torch.nn.Parameter(torch.zeros(1))
+        reference = torch.optim.SGD([weights], lr=1.0)
+        multistep = torch.optim.lr_scheduler.MultiStepLR(reference, milestones=list(range(epochs - d, epochs)),
+                                                         gamma=0.01 ** (1 / d))
+        factor = optimizers.flat_decay_lambda(epochs)
+        for epoch in range(epochs):
+            assert factor(epoch) == pytest.approx(reference.param_groups[0]["lr"], rel=1e-9), (epochs, epoch)
+            reference.step()
+            multistep.step()
+        assert math.isclose(factor(epochs - 1), 0.01, rel_tol=1e-9)  # the last epoch at 1% of the start
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_ranger_matches_weaver_core_step_by_step(weight_decay):
+    """20 steps (3 Lookahead synchronisations); with weight decay on a layer without bias, where weaver-core
+    decays every parameter as jetzoo does (jetzoo spares biases and 1-D parameters, as weaver's train.py)."""
+    ranger = pytest.importorskip("weaver.utils.nn.optimizer.ranger", reason="weaver-core (pip install jetzoo[bench])")
+    torch.manual_seed(0)
+    bias = not weight_decay
+    ours_model, theirs_model = torch.nn.Linear(5, 3, bias=bias), torch.nn.Linear(5, 3, bias=bias)
+    theirs_model.load_state_dict(ours_model.state_dict())
+    ours = optimizers.build_optimizer(ours_model, "ranger", lr=1e-2, weight_decay=weight_decay)
+    theirs = ranger.Ranger(theirs_model.parameters(), lr=1e-2, weight_decay=weight_decay)
+    for step in range(20):
+        x = torch.randn(16, 5, generator=torch.Generator().manual_seed(step))
+        for model, opt in ((ours_model, ours), (theirs_model, theirs)):
+            opt.zero_grad()
+            model(x).pow(2).mean().backward()
+            opt.step()
+        for a, b in zip(ours_model.parameters(), theirs_model.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_recipe_option_goes_after_the_model_and_before_what_overrides_it():
+    path = str(load_recipe("particlenet").path)
+    assert expand_recipe_option(["--model", "x.Y", "--recipe", "particlenet", "--data.batch_size", "64"]) == [
+        "--model", "x.Y", "--config", path, "--data.batch_size", "64"]
+    assert expand_recipe_option(["--recipe=particlenet", "--model=x.Y"]) == ["--model=x.Y", "--config", path]
+
+
+def test_the_particle_level_board_keeps_its_run_keys():
+    """benchmarks/leaderboard.yaml (the v1 board, `recipes: false`): every committed run's key is what this
+    jetzoo computes for it, so a re-run keeps its runs (marked stale by the code rule) and never retrains them."""
+    import json
+    from pathlib import Path
+
+    from jetzoo.bench.spec import parse_spec
+
+    board = Path(__file__).resolve().parents[1] / "benchmarks" / "leaderboard"
+    spec, _ = parse_spec(["--config", str(board.parent / "leaderboard.yaml")])
+    data_hash = json.loads((board / "leaderboard.json").read_text())["data_hash"]
+    models = {spec.label(m): m for m in spec.models}
+    runs = [json.loads(p.read_text()) for p in sorted((board / "runs").glob("*.json"))]
+    assert len(runs) == 27
+    for run in runs:
+        assert spec.run_key(models[run["model"]], run["seed"], data_hash) == run["key"], run["model"]
