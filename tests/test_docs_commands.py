@@ -274,10 +274,10 @@ def lightning_cli():
 
 def parse_lightning(command: str, args: list[str], notes: list[str]) -> None:
     from jetzoo.cli.lightning import JetzooCLI
-    from jetzoo.cli.main import give_loggers_a_save_dir, resolve_short_names
+    from jetzoo.cli.main import lightning_arguments
 
     args, dropped = drop_missing_configs(args, notes)
-    args = give_loggers_a_save_dir(resolve_short_names(args))  # as main() does: names checked here
+    args = lightning_arguments(args)  # as main() does: names, recipes and class paths checked here
     args, had_help = strip_help(args, dotted=True)
     if had_help and not args:
         return

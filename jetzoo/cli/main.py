@@ -71,6 +71,17 @@ def give_loggers_a_save_dir(argv: list[str]) -> list[str]:
     return [*argv, "--trainer.logger.save_dir", root]
 
 
+def lightning_arguments(argv: list[str]) -> list[str]:
+    """fit/validate/test/predict's arguments as the Lightning CLI takes them: short names resolved, `--recipe`
+    expanded to its config, every class path checked before the parser can import it, loggers' save_dir."""
+    from jetzoo.cli.class_paths import check_class_paths
+    from jetzoo.training.recipes import expand_recipe_option
+
+    arguments = expand_recipe_option(resolve_short_names(argv))
+    check_class_paths(arguments)
+    return give_loggers_a_save_dir(arguments)
+
+
 def run_lightning(argv: list[str], verbose: bool = False) -> None:
     from jetzoo.cli.lightning import run_lightning as run
     from jetzoo.training.output import quiet_output
@@ -91,13 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if command in LIGHTNING_SUBCOMMANDS:
-            from jetzoo.cli.class_paths import check_class_paths
-
-            from jetzoo.training.recipes import expand_recipe_option
-
-            arguments = expand_recipe_option(resolve_short_names(argv[1:]))  # --recipe NAME: its config file
-            check_class_paths(arguments)  # before the parser imports any module a class path names
-            run_lightning([command] + give_loggers_a_save_dir(arguments), verbose)
+            run_lightning([command] + lightning_arguments(argv[1:]), verbose)
             return 0
         if command in ("models", "datasets"):
             from jetzoo.cli.catalog import print_catalog
