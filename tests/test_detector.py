@@ -359,3 +359,27 @@ def test_cache_key_cli_and_announcement_name_the_detector(tmp_path, monkeypatch)
     assert "--detector {none,atlas-like,cms-like}" in " ".join(parser.format_help().split())
     line = announcement("top-landscape", 10, 1, plain, 1, 2, "wta-kt", "atlas-like")
     assert "detector atlas-like" in line and "\n" not in line
+
+
+def test_a_jet_and_its_detector_level_twin_are_one_identity_and_never_train_and_test(real_files):
+    """Issue 23 §6: the same seed with and without the detector holds the same generated events; a jet's identity
+    is its event, so twins share their split, and a particle-level checkpoint's training jets are found in the
+    detector-level file (refused, as any overlap), while its own test split there holds no twin of them."""
+    from jetzoo.datamodules.jet_identity import SplitRule
+    from jetzoo.datamodules.leakage import overlap_with_training
+    from jetzoo.datamodules.readers import read_hls4ml
+    from jetzoo.registry import create_datamodule
+
+    none, atlas = read_hls4ml(real_files["none"]), read_hls4ml(real_files["atlas-like"])
+    rule = SplitRule(0, 0.25, 0.25)
+    twins = np.isin(rule.key_of(atlas.jet_ids), rule.key_of(none.jet_ids))
+    assert twins.mean() >= 0.5, twins.mean()  # most detector-level jets come from an event of the other file
+    for code in (0, 1, 2):  # twins are on the same side of the split
+        assert not np.isin(rule.key_of(atlas.jet_ids[rule.split_of(atlas.jet_ids) == code]),
+                           rule.key_of(none.jet_ids[rule.split_of(none.jet_ids) != code])).any()
+    trained = create_datamodule("pythia", path=str(real_files["none"]), seed=0, val_fraction=0.25, test_fraction=0.25)
+    record = trained.data_provenance()
+    whole = create_datamodule("pythia", path=str(real_files["atlas-like"]), seed=0, val_fraction=0.0, test_fraction=0.999)
+    assert overlap_with_training(whole.table.jet_ids, record) >= int((twins & (rule.split_of(atlas.jet_ids) == 0)).sum()) > 0
+    same_split = create_datamodule("pythia", path=str(real_files["atlas-like"]), seed=0, val_fraction=0.25, test_fraction=0.25)
+    assert overlap_with_training(same_split.table.jet_ids[same_split.split_indices()["test"]], record) == 0

@@ -67,8 +67,14 @@ def test_overlap_is_re_derived_from_the_manifest_and_split_rule(same_seed_files)
     record = trained.data_provenance()
     assert set(record) == {"manifest", "manifest_sha256", "split"} and len(str(record)) < 1000  # no id lists
     assert record["manifest_sha256"] == manifest_hash([Source.from_json(s) for s in record["manifest"]])
-    train_ids = training_ids([Source.from_json(s) for s in record["manifest"]], SplitRule(**record["split"]))
-    np.testing.assert_array_equal(train_ids, np.sort(trained.table.jet_ids[trained.split_indices()["train"]]))
+    rule = SplitRule(**record["split"])
+    train_ids = training_ids([Source.from_json(s) for s in record["manifest"]], rule)
+    # the events the manifest covers, each in its split: every training jet's event, and only training events
+    # (conservatively also the covered events that gave no jet; issue 23 §6)
+    trained_keys = rule.key_of(trained.table.jet_ids[trained.split_indices()["train"]])
+    assert np.isin(trained_keys, train_ids).all() and (rule.split_of(train_ids) == 0).all()
+    others = rule.key_of(trained.table.jet_ids[np.r_[trained.split_indices()["val"], trained.split_indices()["test"]]])
+    assert not np.isin(others, train_ids).any()
 
     def overlap(path, **split):
         dm = create_datamodule("pythia", path=str(path), **split)
@@ -83,7 +89,7 @@ def test_test_on_the_training_jets_is_refused_in_one_line_unless_allowed(mlp_run
     cwd, last, _ = mlp_run
     checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["jetzoo"]["data"]["split"] == {"seed": 42, "val_fraction": 0.1, "test_fraction": 0.2,
-                                                     "rule": "jetzoo-hash-v1"}
+                                                     "rule": "jetzoo-event-v1"}
     args = ["test", "--model", "mlp", "--ckpt_path", last, "--data.path", top_jets_file, *QUIET]
     code, out, err = jetzoo_in_process(capfd, monkeypatch, *args, "--data.seed", "7", cwd=cwd)
     assert code == 2, out + err

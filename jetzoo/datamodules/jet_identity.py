@@ -1,10 +1,15 @@
 """A jet's identity, defined once, and the train/val/test split that follows from it (docs/DESIGN.md §4).
 
 Identity:
-- a generated jet (a file `jetzoo generate` wrote): (recipe, recipe version, seed, class, index of the
-  jet within its class). The index within the class is chunk * chunk size + row in the chunk, so the
-  same Pythia jet has the same identity in every file of that recipe and seed, whatever its `n`: the
-  n = 2000 file's jets are also in the n = 4000 one, and they are recognised as the same jets;
+- a generated jet (a file `jetzoo generate` wrote): its generated event, (recipe, recipe version, seed,
+  class, chunk, event number in that chunk's Pythia run), and its rank among that event's selected jets
+  (`generated_event_ids`; the file's `generatorEvent`). The detector is a property of the view, not of the
+  jet: the same event passed through no detector or the ATLAS-like one is the same identity, and the same
+  Pythia jet has it in every file of that recipe and seed, whatever its `n` or detector. The rank sits in
+  the id's low 3 bits (`EVENT_BITS`), so the split and the overlap check, which use the event alone
+  (`SplitRule.key_of`), put every jet of an event, and its detector-level twin, on the same side.
+  Files written before the generator stored events keep the older identity, (recipe, version, seed, class,
+  index of the jet within its class), and checkpoints that recorded the older split rule keep it;
 - a jet of any other file: (the file's sha256, row);
 - a table a plugin builds itself (no file behind it): (its `source` text, row).
 Each identity is hashed to a 64-bit id (`jet_ids`).
@@ -28,7 +33,10 @@ import numpy as np
 
 from jetzoo.io.files import file_sha256  # noqa: F401 - a source file's identity (re-exported)
 
-SPLIT_RULE_NAME = "jetzoo-hash-v1"
+SPLIT_RULE_NAME = "jetzoo-event-v1"  # the split of the event a jet came from (issue 23 §6)
+JET_SPLIT_RULE_NAME = "jetzoo-hash-v1"  # the older rule: the split of each jet's own id (checkpoints that recorded it)
+EVENT_BITS = 3  # an id's low bits hold the jet's rank in its event; the split and the overlap check ignore them
+_EVENT_MASK = ~np.uint64((1 << EVENT_BITS) - 1)
 TRAIN, VAL, TEST = 0, 1, 2
 SPLIT_NAMES = {"train": TRAIN, "val": VAL, "test": TEST}
 _CLASS_SHIFT = np.uint64(40)  # generated ids: class in the bits above the index within the class
@@ -65,6 +73,8 @@ class Source:
     kind "generated": `key` is "<recipe>:v<version>:seed<seed>", `n` the file's jet count (its rows map
     to (class, index within class) through the generator's plan); kind "file": `key` is the sha256;
     kind "table": `key` is the table's source text. `rows` are half-open [start, stop) ranges.
+    `events`: for a generated file with events, (class, chunk, highest event number) of each chunk it
+    holds jets of, so that the events a training file covered are known from the manifest alone.
     """
 
     kind: str
@@ -73,26 +83,40 @@ class Source:
     rows: tuple[tuple[int, int], ...]
     n: int = 0
     num_classes: int = 0
+    events: tuple[tuple[int, int, int], ...] = ()
 
     def to_json(self) -> dict:
         out = asdict(self)
         out["rows"] = [list(r) for r in self.rows]
+        if self.events:
+            out["events"] = [list(e) for e in self.events]
+        else:
+            del out["events"]  # the manifests (and hashes) of data without events stay as they were
         return out
 
     @staticmethod
     def from_json(data: dict) -> "Source":
-        return Source(**{**data, "rows": tuple(tuple(int(v) for v in r) for r in data["rows"])})
+        data = dict(data)
+        events = tuple(tuple(int(v) for v in e) for e in data.pop("events", ()))
+        return Source(**{**data, "rows": tuple(tuple(int(v) for v in r) for r in data["rows"]), "events": events})
 
 
 def merge_sources(sources) -> tuple[Source, ...]:
-    """One Source per origin, its row ranges sorted and coalesced (chunks of one file become one range)."""
+    """One Source per origin, its row ranges sorted and coalesced (chunks of one file become one range), its
+    events the highest event number per (class, chunk) of all of them (the shards of one dataset)."""
     first: dict[tuple, Source] = {}  # origin -> its first Source (name), in order of appearance
     rows: dict[tuple, list] = {}
+    events: dict[tuple, dict] = {}
     for s in sources:  # rows gathered per origin and coalesced once: linear in the chunks, not quadratic
         origin = (s.kind, s.key, s.n, s.num_classes)
         first.setdefault(origin, s)
         rows.setdefault(origin, []).extend(s.rows)
-    return tuple(Source(m.kind, m.key, m.name, _coalesce(rows[o]), m.n, m.num_classes) for o, m in first.items())
+        most = events.setdefault(origin, {})
+        for c, i, e in s.events:
+            most[c, i] = max(e, most.get((c, i), -1))
+    return tuple(Source(m.kind, m.key, m.name, _coalesce(rows[o]), m.n, m.num_classes,
+                        tuple((c, i, e) for (c, i), e in sorted(events[o].items())))
+                 for o, m in first.items())
 
 
 def _coalesce(rows) -> tuple[tuple[int, int], ...]:
@@ -139,12 +163,36 @@ def generated_ids(key: str, cls: np.ndarray, index: np.ndarray) -> np.ndarray:
     return ids_from(f"generated:{key}", numbers)
 
 
+def generated_event_ids(key: str, cls, chunk, event, rank) -> np.ndarray:
+    """Ids of generated jets identified by their event: (class, chunk, event) hashed, the rank in the low bits."""
+    cls, chunk, event, rank = (np.asarray(a, dtype=np.uint64) for a in (cls, chunk, event, rank))
+    if len(rank) and int(rank.max()) >= 1 << EVENT_BITS:
+        raise ValueError(f"a generated event with more than {1 << EVENT_BITS} selected jets")
+    numbers = (cls << np.uint64(56)) | (chunk << np.uint64(32)) | event
+    return (ids_from(f"event:{key}", numbers) & _EVENT_MASK) | rank
+
+
+def events_summary(cls, chunk, event) -> tuple[tuple[int, int, int], ...]:
+    """(class, chunk, highest event number) of every (class, chunk) among these jets."""
+    most: dict[tuple[int, int], int] = {}
+    for c, i, e in zip(np.asarray(cls).tolist(), np.asarray(chunk).tolist(), np.asarray(event).tolist()):
+        most[c, i] = max(e, most.get((c, i), -1))
+    return tuple((c, i, e) for (c, i), e in sorted(most.items()))
+
+
 def generated_key(recipe: str, version: int, seed: int) -> str:
     return f"{recipe}:v{int(version)}:seed{int(seed)}"
 
 
 def source_ids(source: Source) -> np.ndarray:
-    """The ids of every jet a Source names (its row ranges), re-derived from the descriptor alone."""
+    """The ids of every jet a Source names (its row ranges), re-derived from the descriptor alone.
+
+    A generated Source with events: the ids (rank 0) of every event of every chunk it holds jets of, up to the
+    highest it used; conservative, as an event that gave no jet, or a row the fit did not use, still counts."""
+    if source.kind == "generated" and source.events:
+        parts = [(np.full(e + 1, c), np.full(e + 1, i), np.arange(e + 1)) for c, i, e in source.events]
+        cls, chunk, event = (np.concatenate(p) for p in zip(*parts))
+        return generated_event_ids(source.key, cls, chunk, event, np.zeros(len(event), np.int64))
     rows = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in source.rows] or [np.zeros(0, np.int64)])
     if source.kind == "generated":
         cls, index = generated_class_and_index(source.n, int(source.key.rsplit("seed", 1)[1]), source.num_classes)
@@ -163,12 +211,19 @@ class SplitRule:
     rule: str = SPLIT_RULE_NAME
 
     def split_of(self, ids: np.ndarray) -> np.ndarray:
-        """TRAIN (0), VAL (1) or TEST (2) for each id."""
-        if self.rule != SPLIT_RULE_NAME:
-            raise ValueError(f"unknown split rule {self.rule!r} (this jetzoo knows {SPLIT_RULE_NAME})")
+        """TRAIN (0), VAL (1) or TEST (2) for each id (under the event rule, of its event: `key_of`)."""
         salt = _mix64(np.array([np.uint64(self.seed % 2**64) ^ np.uint64(0x9E3779B97F4A7C15)]))[0]
-        u = (_mix64(np.asarray(ids, dtype=np.uint64) ^ salt) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        u = (_mix64(self.key_of(ids) ^ salt) >> np.uint64(11)).astype(np.float64) * 2.0**-53
         return np.where(u < self.test_fraction, TEST, np.where(u < self.test_fraction + self.val_fraction, VAL, TRAIN))
+
+    def key_of(self, ids: np.ndarray) -> np.ndarray:
+        """What the split and the overlap check compare: the event's part of each id (event rule), or the id."""
+        ids = np.asarray(ids, dtype=np.uint64)
+        if self.rule == SPLIT_RULE_NAME:
+            return ids & _EVENT_MASK
+        if self.rule == JET_SPLIT_RULE_NAME:
+            return ids
+        raise ValueError(f"unknown split rule {self.rule!r} (this jetzoo knows {SPLIT_RULE_NAME}, {JET_SPLIT_RULE_NAME})")
 
     def describe(self) -> str:
         return f"split seed {self.seed}, val {self.val_fraction:g}, test {self.test_fraction:g}"
@@ -180,4 +235,4 @@ def training_ids(sources, rule: SplitRule) -> np.ndarray:
     Conservative: a jet the fit dropped afterwards (class selection, max_jets, balancing) still counts.
     """
     ids = np.concatenate([source_ids(s) for s in sources] or [np.zeros(0, np.uint64)])
-    return np.sort(ids[rule.split_of(ids) == TRAIN])
+    return np.unique(rule.key_of(ids[rule.split_of(ids) == TRAIN]))

@@ -35,7 +35,8 @@ def identified(table: JetTable) -> JetTable:
 def overlap_with_training(ids: np.ndarray, record: dict) -> int:
     """How many of `ids` the checkpoint record's manifest and split rule put in its training split."""
     sources = [Source.from_json(s) for s in record["manifest"]]
-    return int(np.isin(ids, training_ids(sources, SplitRule(**record["split"]))).sum())
+    rule = SplitRule(**record["split"])
+    return int(np.isin(rule.key_of(ids), training_ids(sources, rule)).sum())
 
 
 def refuse_overlap(table: JetTable, indices: np.ndarray, split: str, record: dict, rule: SplitRule,

@@ -143,13 +143,14 @@ class StreamingMixin:
     def _refuse_stream_overlap(self, split: str, classes: list[str]) -> None:
         """The overlap check of `leakage.refuse_overlap`, one chunk at a time."""
         record = self.checkpoint_record["data"]
-        trained = training_ids([Source.from_json(s) for s in record["manifest"]], SplitRule(**record["split"]))
+        trained_rule = SplitRule(**record["split"])
+        trained = training_ids([Source.from_json(s) for s in record["manifest"]], trained_rule)
         read, path = self.chunk_reader()
         seen = total = 0
         for chunk in read(path, None):
             ids = relabel(chunk, classes).jet_ids
             ids = ids[self.split_rule.split_of(ids) == SPLIT_NAMES[split]]
-            seen, total = seen + int(np.isin(ids, trained).sum()), total + len(ids)
+            seen, total = seen + int(np.isin(trained_rule.key_of(ids), trained).sum()), total + len(ids)
         overlap_message(self.stream_index.source, seen, total, split, record, self.split_rule, self.allow_overlap)
 
     def _stream_loader(self, split: str) -> StreamingLoader:

@@ -39,6 +39,10 @@ class JetChunk:
     hl: np.ndarray  # float32 (n, F): HL_FEATURE_NAMES, from all constituents
     labels: np.ndarray  # int64 (n,)
     n_events: int  # Pythia events used
+    # int64 (n, 2): each jet's generated event (its number in this chunk's Pythia run, from 0) and its rank among
+    # that event's selected jets: a jet's identity whatever detector it passed through (jet_identity.py)
+    events: np.ndarray | None = None
+    chunk_index: int = -1  # set by the runner: which chunk of its class this is
 
 
 def make_pythia(settings: list[str], seed: int):
@@ -73,14 +77,17 @@ def generate_chunk(
     smear = make_detector(detector, pythia_seed, pythia.particleData.charge)
     wanted = recipe.sources[class_index].matched_ids
     found: list[ak.Array] = []
+    found_events: list[np.ndarray] = []
     n_found = n_events = 0
     while n_found < n_jets:
         # Batch size follows this chunk's own yield so far: deterministic, and little overshoot.
         per_event = max(n_found, 1) / max(n_events, 1) if n_events else 0.5
         want = math.ceil((n_jets - n_found) / per_event * 1.1)
         events = pythia.nextBatch(min(max(want, MIN_BATCH_EVENTS), MAX_BATCH_EVENTS))
+        jets, jet_events = select_jets(events, recipe, wanted, smear, with_events=True)
+        jets, jet_events = jets[: n_jets - n_found], jet_events[: n_jets - n_found]
+        found_events.append(n_events + jet_events)  # the event's number in this chunk's run
         n_events += len(events)
-        jets = select_jets(events, recipe, wanted, smear)[: n_jets - n_found]
         if len(jets):
             found.append(jets)
             n_found += len(jets)
@@ -90,15 +97,29 @@ def generate_chunk(
             found_what = f"{n_found} {recipe.class_names[class_index]} jets in {n_events} events"
             raise RuntimeError(f"recipe {recipe.name}: only {found_what}; check its Pythia settings")
     constituents = ak.concatenate(found) if len(found) > 1 else found[0]
-    return finish_chunk(
+    chunk = finish_chunk(
         constituents, recipe.jet_radius, max_particles, class_index, n_events, tau_axes or recipe.tau_axes
     )
+    chunk.events = event_and_rank(np.concatenate(found_events))
+    return chunk
+
+
+def event_and_rank(event: np.ndarray) -> np.ndarray:
+    """(n, 2) int64: each jet's event number and its rank among the selected jets of that event (in order)."""
+    event = np.asarray(event, dtype=np.int64)
+    if not len(event):
+        return np.zeros((0, 2), np.int64)
+    first = np.r_[True, event[1:] != event[:-1]]  # events come in order: a jet's rank counts back to its event's first
+    starts = np.maximum.accumulate(np.where(first, np.arange(len(event)), 0))
+    return np.stack([event, np.arange(len(event)) - starts], 1)
 
 
 def select_jets(
-    events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...], detector: Detector | None = None
-) -> ak.Array:
-    """Constituents (jets x particles, px py pz E) of the jets in the recipe's window matched to `wanted_ids`.
+    events: ak.Array, recipe: Recipe, wanted_ids: tuple[int, ...], detector: Detector | None = None,
+    with_events: bool = False,
+):
+    """Constituents (jets x particles, px py pz E) of the jets in the recipe's window matched to `wanted_ids`
+    (and, `with_events`, the index in `events` of each jet's event).
 
     The constituents are the visible final-state particles, or with a `detector` its energy-flow objects.
     """
@@ -117,7 +138,7 @@ def select_jets(
     jet_event = np.repeat(np.arange(len(per_event)), ak.to_numpy(ak.num(per_event)))
     constituents = ak.flatten(per_event, axis=1)
     if len(constituents) == 0:
-        return constituents
+        return (constituents, jet_event) if with_events else constituents
     jet = np.stack([ak.to_numpy(ak.sum(constituents[k], axis=1)) for k in ("px", "py", "pz", "E")], axis=-1)
     pt = kinematics.pt(jet)
     keep = (pt >= recipe.pt_min) & (pt < recipe.pt_max)
@@ -129,7 +150,7 @@ def select_jets(
     if keep.any():
         objects = hard_objects(rec, len(events))
         keep[keep] = match_jets(objects, jet_event[keep], rap_phi[keep], recipe.jet_radius, wanted_ids)
-    return constituents[keep]
+    return (constituents[keep], jet_event[keep]) if with_events else constituents[keep]
 
 
 def finish_chunk(

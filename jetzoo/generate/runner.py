@@ -110,10 +110,12 @@ def run_chunks(tasks: list[ChunkTask], workers: int, progress: bool, total: int)
 
 def _run_task(task: ChunkTask, on_jets=None) -> JetChunk:
     recipe = get_recipe(task.recipe_name)
-    return generate_chunk(
+    chunk = generate_chunk(
         recipe, task.class_index, task.n_jets, task.pythia_seed, task.max_particles, on_jets, task.tau_axes,
         task.detector,
     )
+    chunk.chunk_index = task.chunk_index
+    return chunk
 
 
 _progress_queue = None

@@ -94,7 +94,13 @@ def make_shard(spec: ShardSpec, out_dir: str) -> dict:
     from jetzoo.io.files import file_sha256
     from jetzoo.generate.recipes import get_recipe
     from jetzoo.generate.runner import _run_task
-    from jetzoo.generate.writer import generator_description, remove_stale_temp_files, write_jet_file
+    from jetzoo.generate.writer import (
+        GENERATOR_EVENT,
+        generator_description,
+        generator_events,
+        remove_stale_temp_files,
+        write_jet_file,
+    )
 
     recipe = get_recipe(spec.recipe_name)
     chunks = [_run_task(t) for t in spec.tasks]
@@ -114,7 +120,7 @@ def make_shard(spec: ShardSpec, out_dir: str) -> dict:
     try:
         write_jet_file(
             tmp, join("hl"), join("labels"), join("particles"), join("p4"), recipe.class_names,
-            datasets={"jetIdentity": identity[order]},
+            datasets={"jetIdentity": identity[order], GENERATOR_EVENT: generator_events(chunks)[order]},
             **recipe.provenance(first.tau_axes, first.detector),
             seed=spec.seed,
             jet_radius=recipe.jet_radius,

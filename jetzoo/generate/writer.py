@@ -176,6 +176,7 @@ def _write(
     join = lambda field: np.concatenate([getattr(c, field) for c in chunks])[order]  # noqa: E731
     write_jet_file(
         path, join("hl"), join("labels"), join("particles"), join("p4"), recipe.class_names,
+        datasets={GENERATOR_EVENT: generator_events(chunks)[order]},
         **recipe.provenance(tau_axes, detector),
         seed=seed,
         jet_radius=recipe.jet_radius,
@@ -184,6 +185,17 @@ def _write(
         recipe_json=json.dumps(asdict(recipe)),
         **chunk_attrs(recipe, chunk_jets),
     )
+
+
+GENERATOR_EVENT = "generatorEvent"  # (N, 3) int64: chunk of the jet's class, event in that chunk's run, rank in the event
+
+
+def generator_events(chunks: list[JetChunk]) -> np.ndarray:
+    """Each jet's generated event, in chunk order (DESIGN.md §3): (chunk index within its class, event number in
+    that chunk's Pythia run, rank among the event's selected jets). With the class and the recipe and seed it
+    names the physical event, whatever detector the jet passed through."""
+    return np.concatenate([np.column_stack([np.full(len(c.labels), c.chunk_index), c.events]) for c in chunks]
+                          ).astype(np.int64) if chunks else np.zeros((0, 3), np.int64)
 
 
 def chunk_attrs(recipe: Recipe, chunk_jets: int | None) -> dict:

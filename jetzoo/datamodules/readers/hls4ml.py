@@ -27,7 +27,9 @@ import numpy as np
 
 from jetzoo.datamodules.jet_identity import (
     Source,
+    events_summary,
     generated_class_and_index,
+    generated_event_ids,
     generated_ids,
     generated_key,
     merge_sources,
@@ -105,7 +107,7 @@ def _hls4ml_chunks(f: h5py.File, path: Path, chunk_size: int, chosen, hl_only: b
     feature_columns = [
         i for i, name in enumerate(names) if i not in label_columns and name.lower() not in BOOKKEEPING_COLUMNS
     ]
-    identify = generated_identity(f.attrs, n, class_names, path) if generated_ids else None
+    identify = generated_identity(f.attrs, n, class_names, path, f) if generated_ids else None
     if hl_only and feature_columns:
         read_p4 = lambda start, stop: np.zeros((stop - start, 0, 4), np.float32)  # noqa: E731
     for start, stop in selected_bounds(n, chunk_size, chosen):
@@ -115,7 +117,7 @@ def _hls4ml_chunks(f: h5py.File, path: Path, chunk_size: int, chosen, hl_only: b
         yield chunk if identify is None else identify(chunk, start, stop)
 
 
-def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable | None:
+def generated_identity(attrs, n: int, class_names: list[str], path, f: h5py.File | None = None) -> Callable | None:
     """For a file `jetzoo generate` wrote: a function giving each chunk its generated-jet ids
     (recipe, version, seed, class, index within class; jet_identity.py). None for other files, whose
     jets are identified by (sha256, row).
@@ -124,6 +126,9 @@ def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable 
     it is checked against the directory's manifest.json first (listed, sha256, no shard missing, no chunk
     held twice), and its Source names the rows those jets have in the single file of the same recipe, seed
     and n (`dataset_n`), so a checkpoint's manifest re-derives the same ids.
+
+    A file with `generatorEvent` (every file the generator now writes) identifies each jet by its event
+    (jet_identity.generated_event_ids), whatever detector made it; its Source lists the events it covers.
     """
     if not {"recipe", "seed", "n"} <= set(attrs) or text(attrs["recipe"]) not in RECIPES or int(attrs["n"]) != n:
         return None  # not `jetzoo generate`'s (a GAN's jets, say, carry recipe "generated")
@@ -132,10 +137,12 @@ def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable 
     key = generated_key(recipe.name, version, seed)
     if "chunk_jets" in attrs and int(attrs["chunk_jets"]) != recipe.chunk_jets:  # other chunks, other jets
         key = f"{recipe.name}:v{version}:chunk{int(attrs['chunk_jets'])}:seed{seed}"
+    events = _generator_events(f, n, path)
     if "dataset_n" in attrs:
-        return _shard_identity(attrs, n, class_names, Path(path), key, seed)
+        return _shard_identity(attrs, n, class_names, Path(path), key, seed, events)
     cls, index = generated_class_and_index(n, seed, len(class_names))
-    source = Source("generated", key, Path(path).name, (), n, len(class_names))
+    summary = () if events is None else events_summary(cls, events[:, 0], events[:, 1])
+    source = Source("generated", key, Path(path).name, (), n, len(class_names), summary)
 
     def identify(chunk: JetTable, start: int, stop: int) -> JetTable:
         if not np.array_equal(cls[start:stop], chunk.labels):
@@ -143,14 +150,31 @@ def generated_identity(attrs, n: int, class_names: list[str], path) -> Callable 
                 f"{path}: rows {start}-{stop} do not follow the generator's plan for recipe {key} "
                 f"(n = {n}); the file was changed after `jetzoo generate` wrote it"
             )
-        chunk.jet_ids = generated_ids(key, cls[start:stop], index[start:stop])
+        if events is None:
+            chunk.jet_ids = generated_ids(key, cls[start:stop], index[start:stop])
+        else:
+            chunk.jet_ids = generated_event_ids(key, cls[start:stop], *events[start:stop].T)
         chunk.sources = (dataclasses.replace(source, rows=((start, stop),)),)
         return chunk
 
     return identify
 
 
-def _shard_identity(attrs, n: int, class_names: list[str], path: Path, key: str, seed: int) -> Callable:
+def _generator_events(f: h5py.File | None, n: int, path) -> np.ndarray | None:
+    """The file's `generatorEvent` (n, 3): chunk, event, rank; None for a file written before it existed."""
+    if f is None or "generatorEvent" not in f:
+        return None
+    events = numeric_dataset(f, "generatorEvent", path)
+    if events.shape != (n, 3):
+        raise JetDataError(f"{path}: 'generatorEvent' has shape {events.shape}, expected ({n}, 3)")
+    events = np.asarray(events[:], dtype=np.int64)
+    if (events < 0).any() or (events[:, 2] >= 8).any():
+        raise JetDataError(f"{path}: 'generatorEvent' holds a negative number or a rank of 8 or more")
+    return events
+
+
+def _shard_identity(attrs, n: int, class_names: list[str], path: Path, key: str, seed: int,
+                    events: np.ndarray | None = None) -> Callable:
     import json
 
     from jetzoo.io.files import file_sha256
@@ -193,12 +217,16 @@ def _shard_identity(attrs, n: int, class_names: list[str], path: Path, key: str,
         raise JetDataError(f"{path}: jetIdentity outside the plan of {dataset_n} jets of {k} classes")
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rows = _inverse_shuffle(dataset_n, seed)[starts[cls] + index]  # where each jet sits in the single file
-    source = Source("generated", key, path.parent.name + "/", (), dataset_n, k)
+    summary = () if events is None else events_summary(cls, events[:, 0], events[:, 1])
+    source = Source("generated", key, path.parent.name + "/", (), dataset_n, k, summary)
 
     def identify(chunk: JetTable, start: int, stop: int) -> JetTable:
         if not np.array_equal(cls[start:stop], chunk.labels):
             raise JetDataError(f"{path}: rows {start}-{stop}: labels disagree with jetIdentity")
-        chunk.jet_ids = generated_ids(key, cls[start:stop], index[start:stop])
+        if events is None:
+            chunk.jet_ids = generated_ids(key, cls[start:stop], index[start:stop])
+        else:
+            chunk.jet_ids = generated_event_ids(key, cls[start:stop], *events[start:stop].T)
         chunk.sources = merge_sources([dataclasses.replace(source, rows=tuple((int(r), int(r) + 1) for r in rows[start:stop]))])
         return chunk
 
