@@ -87,18 +87,23 @@ def test_virtual_dataset_is_refused_with_its_source_named(tmp_path, valid_jetnet
         read_jetnet(attack)
 
 
-def test_an_external_link_in_an_hls4ml_file_is_refused_and_a_plain_file_still_reads(tmp_path):
-    plain = tmp_path / "plain.h5"
-    write_hls4ml_file(plain, n=10)
-    assert len(read_hls4ml(plain).labels) == 10
-    attack = tmp_path / "linked.h5"
-    with h5py.File(plain, "r") as src, h5py.File(attack, "w") as f:
+def hls4ml_linked(plain, linked):
+    """A copy of the hls4ml file `plain` whose jetConstituentList is an external link to `plain`'s."""
+    with h5py.File(plain, "r") as src, h5py.File(linked, "w") as f:
         for key in src:
             if key == "jetConstituentList":
                 f[key] = h5py.ExternalLink(str(plain), f"/{key}")
             else:
                 src.copy(src[key], f, name=key)
         f.attrs.update(dict(src.attrs))
+    return linked
+
+
+def test_an_external_link_in_an_hls4ml_file_is_refused_and_a_plain_file_still_reads(tmp_path):
+    plain = tmp_path / "plain.h5"
+    write_hls4ml_file(plain, n=10)
+    assert len(read_hls4ml(plain).labels) == 10
+    attack = hls4ml_linked(plain, tmp_path / "linked.h5")
     with pytest.raises(JetDataError, match=r"'jetConstituentList' is an external link"):
         read_hls4ml(attack)
 
@@ -194,14 +199,7 @@ def test_the_datamodule_option_reads_an_hls4ml_link_by_its_content(tmp_path, str
 
     plain = tmp_path / "plain.h5"
     write_hls4ml_file(plain, n=60)
-    linked = tmp_path / "linked.h5"
-    with h5py.File(plain, "r") as src, h5py.File(linked, "w") as f:
-        for key in src:
-            if key == "jetConstituentList":
-                f[key] = h5py.ExternalLink(str(plain), f"/{key}")
-            else:
-                src.copy(src[key], f, name=key)
-        f.attrs.update(dict(src.attrs))
+    linked = hls4ml_linked(plain, tmp_path / "linked.h5")
     options = dict(path=str(linked), batch_size=4, streaming=streaming, val_fraction=0.2, test_fraction=0.2)
     with pytest.raises(JetDataError, match="pass --data.allow_external true"):
         create_datamodule("hls4ml", **options).setup("fit")
