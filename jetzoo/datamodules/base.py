@@ -153,13 +153,6 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         self.datasets: dict[str, DictDataset] = {}
         self.standardisation: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _reader_options(self, reader) -> dict:
-        """`allow_external` for a reader that takes it (the HDF5 formats); the others read nothing external."""
-        import inspect
-
-        takes = "allow_external" in inspect.signature(reader).parameters
-        return {"allow_external": True} if self.allow_external and takes else {}
-
     # --- what subclasses provide --------------------------------------------------------------
     @abstractmethod
     def read_table(self) -> JetTable:

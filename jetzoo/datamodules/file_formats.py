@@ -23,14 +23,14 @@ class FileDataModule(JetDataModule):
     def read_file(self, path: str) -> JetTable:
         """The jets of `path` (a file, directory or glob), read by the format's registered reader."""
         reader = readers.READERS[self.format_name]
-        return reader(path, **self._reader_options(reader))
+        return reader(path, **readers.reader_options(reader, self.allow_external))
 
     def chunk_reader(self, hl_only: bool = False):
         """Streams: the format's chunk iterator over `--data.path` (see StreamingMixin)."""
         if not self.path:
             raise JetDataError(f"<no path>: the {self.format_name} datamodule needs --data.path FILE|DIR|GLOB")
         iterate = readers.CHUNK_READERS[self.format_name]
-        options = self._reader_options(iterate)
+        options = readers.reader_options(iterate, self.allow_external)
         if hl_only and self.format_name in readers.HL_ONLY_READERS:
             options["hl_only"] = True
         return (lambda path, select: iterate(path, STREAM_CHUNK_JETS, select, **options)), self.path

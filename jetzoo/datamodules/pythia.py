@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 
 from jetzoo.datamodules.base import JetDataModule
-from jetzoo.datamodules.readers import iter_hls4ml, read_hls4ml
+from jetzoo.datamodules.readers import iter_hls4ml, read_hls4ml, reader_options
 from jetzoo.datamodules.streaming import STREAM_CHUNK_JETS
 from jetzoo.datamodules.table import JetTable
 
@@ -70,8 +70,8 @@ class PythiaJetDataModule(JetDataModule):
 
     def chunk_reader(self, hl_only: bool = False):
         """Streams: the generated file's chunks (see StreamingMixin); `hl_only`: without constituents."""
-        options = self._reader_options(iter_hls4ml)
+        options = reader_options(iter_hls4ml, self.allow_external)
         return (lambda path, select: iter_hls4ml(path, STREAM_CHUNK_JETS, select, hl_only, **options)), self.dataset_path()
 
     def read_table(self) -> JetTable:
-        return read_hls4ml(self.dataset_path(), **self._reader_options(read_hls4ml))
+        return read_hls4ml(self.dataset_path(), **reader_options(read_hls4ml, self.allow_external))

@@ -37,10 +37,6 @@ class Recipe:
     patience: int | None
 
     @property
-    def text(self) -> str:
-        return self.path.read_text()
-
-    @property
     def sha256(self) -> str:
         import hashlib
 

@@ -10,7 +10,7 @@ can stream them without the constituents (`hl_only=True`, the hl view).
 from jetzoo.datamodules.readers.hls4ml import iter_hls4ml, read_hls4ml
 from jetzoo.datamodules.readers.jetclass import iter_jetclass, read_jetclass
 from jetzoo.datamodules.readers.jetnet import iter_jetnet, read_jetnet
-from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, expand_paths
+from jetzoo.datamodules.readers.paths import DEFAULT_CHUNK_SIZE, expand_paths, reader_options
 from jetzoo.datamodules.readers.quark_gluon import iter_quark_gluon, read_quark_gluon
 from jetzoo.datamodules.readers.top_tagging import iter_top_tagging, read_top_tagging
 
@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "READERS",
     "expand_paths",
+    "reader_options",
     "iter_hls4ml",
     "iter_jetclass",
     "iter_jetnet",

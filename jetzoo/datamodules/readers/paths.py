@@ -105,6 +105,14 @@ def identify_by_content(path: Path, key: str | None, chunks: Iterable[JetTable])
         yield chunk if key is None else identify_rows(chunk, key, f"{Path(path).name} (+external data)")
 
 
+def reader_options(reader: Callable, allow_external: bool) -> dict:
+    """`allow_external=True` for a reader that takes it (the HDF5 formats) when allowed; the others read nothing
+    external, so they get nothing."""
+    import inspect
+
+    return {"allow_external": True} if allow_external and "allow_external" in inspect.signature(reader).parameters else {}
+
+
 def join_chunks(chunks: Iterable[JetTable]) -> JetTable:
     """One validated table from the chunks of one or several files."""
     return JetTable.concat(list(chunks)).validate()
