@@ -440,3 +440,49 @@ def test_converged_means_the_fit_stopped_before_its_maximum_or_had_stopped_impro
     assert converged(curve[:6], best_epoch=3, patience=3, max_epochs=10)  # early stopping ended it
     assert not converged(curve, best_epoch=9, patience=3, max_epochs=10)  # hit 10, best at 9: still improving
     assert converged(curve, best_epoch=7, patience=3, max_epochs=10)  # 3 epochs without improvement by the end
+
+
+def test_a_bench_on_a_dask_cluster_equals_local_workers_and_retries_a_run_whose_worker_is_killed(
+        resumed_bench, top_jets_file, tmp_path):
+    """Issue 23 §5: `--scheduler tcp://...` on a 2-worker LocalCluster over TCP on 127.0.0.1. A worker is
+    killed (SIGKILL) while it trains; its run is retried on a worker, every record is written once, and the
+    predictions are bit-identical to those of the `workers: 2` bench (resumed_bench)."""
+    import threading
+
+    import h5py
+    from distributed import Client, LocalCluster
+
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", protocol="tcp",
+                               dashboard_address=None, memory_limit=0)
+    client = Client(cluster)
+    out = tmp_path / "out"
+    spec = tiny_spec(tmp_path / "spec.yaml", top_jets_file, out, seeds=1, scheduler=cluster.scheduler_address)
+    result = {}
+    bench = threading.Thread(target=lambda: result.update(code=cli.main(["bench", "--config", str(spec)])))
+    try:
+        bench.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(client.processing().values()):
+            time.sleep(0.05)
+        busy = next(address for address, tasks in client.processing().items() if tasks)
+        time.sleep(1.0)  # into its training
+        pid = client.run(os.getpid, workers=[busy])[busy]
+        os.kill(pid, signal.SIGKILL)
+        bench.join(300)
+    finally:
+        client.close()
+        cluster.close()
+    assert not bench.is_alive() and result.get("code") == 0
+    attempts = (out / "attempts.log").read_text().splitlines()
+    runs = [" ".join(line.split()[:3]) for line in attempts]
+    assert sorted(set(runs)) == ["mlp seed 0", "perceptron seed 0"] and len(runs) >= 3, attempts  # a retry happened
+    records = sorted(p.name for p in (out / "runs").glob("*.json"))
+    assert records == ["mlp-seed0.json", "perceptron-seed0.json"]
+    assert all(json.loads((out / "runs" / r).read_text())["status"] == "ok" for r in records)
+    local, _, _ = resumed_bench
+    for name in ("mlp-seed0.h5", "perceptron-seed0.h5"):
+        with h5py.File(out / "predictions" / name) as a, h5py.File(local / "predictions" / name) as b:
+            np.testing.assert_array_equal(a["logits"][:], b["logits"][:])

@@ -111,6 +111,7 @@ class BenchSpec:
     workers: int = 1  # runs trained at once, each in its own process on trainer.threads threads (not in the run key)
     allow_failures: bool = False  # exit 0 although some runs failed (they are listed either way; not in the run key)
     rerun_stale: bool = False  # re-make finished runs made by other code (jetzoo.bench.code_version); else kept, marked
+    scheduler: Optional[str] = None  # runs as Dask tasks: tcp://HOST:PORT or local:N (jetzoo.bench.dask_runner; not in the key)
 
     @property
     def seed_list(self) -> list[int]:
@@ -257,6 +258,13 @@ def check_spec(spec: BenchSpec, where: str) -> None:
         raise UsageError(f"{where}: references must be one of {', '.join(REFERENCES)}, got {spec.references!r}")
     if spec.trainer.threads is not None and not 1 <= spec.trainer.threads <= MAX_THREADS:
         raise UsageError(f"{where}: trainer.threads must be between 1 and {MAX_THREADS}, got {spec.trainer.threads}")
+    if spec.scheduler is not None:
+        from jetzoo.bench.dask_runner import parse_scheduler
+
+        try:
+            parse_scheduler(spec.scheduler)
+        except UsageError as err:
+            raise UsageError(f"{where}: {err}") from None
     if spec.workers < 1:
         raise UsageError(f"{where}: workers must be at least 1, got {spec.workers}")
     if spec.workers > MAX_WORKERS:

@@ -70,6 +70,11 @@ def write_failed(spec: BenchSpec, model: ModelSpec, seed: int, key: str, message
 def finished_runs(spec: BenchSpec, todo: list[Job], data: DataCache) -> Iterator[tuple[ModelSpec, int, dict]]:
     """(model, seed, record) of every job, in the order they finish."""
     prefixes = [f"[{i}/{len(todo)}] {spec.label(m)} seed {s}" for i, (m, s, _) in enumerate(todo, 1)]
+    if spec.scheduler and todo:
+        from jetzoo.bench.dask_runner import finished_runs_on_dask
+
+        yield from finished_runs_on_dask(spec, todo, prefixes)
+        return
     if spec.workers <= 1 or len(todo) <= 1:
         for (model, seed, key), prefix in zip(todo, prefixes):
             yield model, seed, run_one(spec, model, seed, key, data, prefix)
@@ -118,7 +123,7 @@ def start_worker(spec: BenchSpec, parent: int) -> None:
 
 def work(spec: BenchSpec, model: ModelSpec, seed: int, key: str, prefix: str) -> dict:
     global _worker_data
-    if _worker_data is None:
+    if _worker_data is None or _worker_data.spec != spec.data:  # a long-lived (Dask) worker may serve another bench
         _worker_data = DataCache(spec.data)
     return run_one(spec, model, seed, key, _worker_data, prefix)
 
