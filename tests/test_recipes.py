@@ -148,3 +148,33 @@ def test_the_particle_level_board_keeps_its_run_keys():
     assert len(runs) == 27
     for run in runs:
         assert spec.run_key(models[run["model"]], run["seed"], data_hash) == run["key"], run["model"]
+
+
+def test_a_fit_with_the_ranger_recipe_trains_resumes_and_keeps_weavers_schedule(top_jets_file, capfd, monkeypatch, tmp_path):
+    """The real `jetzoo fit --recipe particlenet` (Ranger + flat-decay through Lightning, whose scheduler must
+    drive the optimiser configure_optimizers returns), then `--ckpt_path last` to more epochs: the learning rate
+    follows weaver's flat+decay epoch by epoch across the resume."""
+    import csv
+
+    from helpers import jetzoo_in_process
+
+    args = ["fit", "--model", "particlenet-lite", "--recipe", "particlenet", "--data.path", top_jets_file,
+            "--data.batch_size", "64", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--test_after_fit", "false", "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", tmp_path,
+            "--trainer.callbacks+=LearningRateMonitor", "--trainer.callbacks.logging_interval", "epoch"]
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, "--trainer.max_epochs", "10", "--trainer.max_steps", "6",
+                                     cwd=tmp_path)
+    assert code == 0, err[-3000:]
+    (last,) = tmp_path.rglob("last.ckpt")
+    code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, "--trainer.max_epochs", "10", "--ckpt_path", last, cwd=tmp_path)
+    assert code == 0, err[-3000:]
+    rates = {}
+    for path in tmp_path.rglob("metrics.csv"):
+        for row in csv.DictReader(open(path)):
+            if row.get("lr-Lookahead"):  # logged at each epoch's start, at its first step (2 steps an epoch)
+                rates[int(row["step"]) // 2] = float(row["lr-Lookahead"])
+    factor = optimizers.flat_decay_lambda(10)
+    assert set(range(3, 10)) <= set(rates), rates  # the resumed epochs (the resumed run rewrites metrics.csv)
+    for epoch, lr in rates.items():
+        assert lr == pytest.approx(1e-2 * factor(epoch), rel=1e-6), (epoch, lr)

@@ -126,23 +126,18 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
     trainer = module.trainer
     if scheduler == "cosine":
         total = max(1, int(trainer.estimated_stepping_batches))
-        return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(_torch(optimizer), T_max=total))
+        return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total))
     if scheduler == "onecycle":
         total = max(1, int(trainer.estimated_stepping_batches))
-        return _per_step(optimizer, torch.optim.lr_scheduler.OneCycleLR(_torch(optimizer), max_lr=lr, total_steps=total))
+        return _per_step(optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total))
     if scheduler == "flat-decay":
-        sched = torch.optim.lr_scheduler.LambdaLR(_torch(optimizer), flat_decay_lambda(max(1, int(trainer.max_epochs or 1))))
+        sched = torch.optim.lr_scheduler.LambdaLR(optimizer, flat_decay_lambda(max(1, int(trainer.max_epochs or 1))))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
     if scheduler == "plateau":
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(_torch(optimizer), mode="min", factor=0.5, patience=10,
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=10,
                                                            cooldown=2, min_lr=1e-7)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch", "monitor": "val/loss"}}
     raise ValueError(f"unknown scheduler '{scheduler}' (none, cosine, onecycle, flat-decay, plateau)")
-
-
-def _torch(optimizer):
-    """The optimiser a torch scheduler drives (Lookahead's inner one: they share their param groups)."""
-    return optimizer.inner if isinstance(optimizer, Lookahead) else optimizer
 
 
 def _per_step(optimizer, sched) -> dict:
