@@ -45,19 +45,38 @@ class DataCache:
         return next(iter(self.by_view.values()))
 
     def for_view(self, view: str, overrides: dict | None = None):
-        """The datamodule of `view`, with a recipe's or a model's own data options (batch size, particles)."""
+        """The datamodule of `view`, with a recipe's or a model's own data options (batch size, particles).
+
+        Options other than the batch size make their own view arrays; a batch size alone does not: in memory,
+        a copy of the datamodule shares them (275k jets at 128 constituents hold ~2 GB per view)."""
+        import copy
         import json
 
-        key = (view, json.dumps(overrides or {}, sort_keys=True, default=str))
+        overrides = dict(overrides or {})
+        batch_size = overrides.pop("batch_size", None)
+        key = (view, json.dumps(overrides, sort_keys=True, default=str))
         if key not in self.by_view:
             first = self.first()
-            dm = create_datamodule(self.spec.name, **{**self.spec.args, **(overrides or {})})
+            dm = create_datamodule(self.spec.name, **{**self.spec.args, **overrides})
             if hasattr(dm, "reuse_jets_of"):
                 dm.reuse_jets_of(first)  # same spec, same jets: read once
             dm.view = view
             dm.setup("fit")
             self.by_view[key] = dm
-        return self.by_view[key]
+        base = self.by_view[key]
+        if batch_size is None or batch_size == getattr(base, "batch_size", None):
+            return base
+        batched = (*key, batch_size)
+        if batched not in self.by_view:
+            if getattr(base, "is_streaming", True):  # a stream is cut into batches when it is set up
+                dm = create_datamodule(self.spec.name, **{**self.spec.args, **overrides, "batch_size": batch_size})
+                dm.view = view
+                dm.setup("fit")
+            else:
+                dm = copy.copy(base)  # the same arrays, another batch size
+                dm.batch_size = batch_size
+            self.by_view[batched] = dm
+        return self.by_view[batched]
 
     def manifest_sha256(self) -> str | None:
         dm = self.first()
