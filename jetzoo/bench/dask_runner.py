@@ -25,32 +25,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jetzoo.bench.runs import say
-from jetzoo.bench.spec import BenchSpec
-from jetzoo.errors import UsageError
+from jetzoo.bench.spec import BenchSpec, parse_scheduler
 
 ALLOWED_FAILURES = 2  # deaths of a worker holding a run before the run is given up (local clusters)
 
 
-def parse_scheduler(scheduler: str) -> tuple[str | None, int]:
-    """("tcp://HOST:PORT", 0) or (None, N) for "local:N"; UsageError otherwise."""
-    if scheduler.startswith("local:"):
-        count = scheduler.partition(":")[2]
-        if not count.isdigit() or not 1 <= int(count) <= 256:
-            raise UsageError(f"--scheduler {scheduler}: local:N needs N between 1 and 256 worker processes")
-        return None, int(count)
-    if scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        return scheduler, 0
-    raise UsageError(f"--scheduler {scheduler}: expected tcp://HOST:PORT (a running Dask scheduler) or local:N")
-
-
-def finished_runs_on_dask(spec: BenchSpec, todo: list, prefixes: list[str]) -> Iterator[tuple]:
-    """(model, seed, record) of every job, in the order they finish on the cluster."""
+def finished_runs_on_dask(spec: BenchSpec, todo: list, prefixes: list[str], work, write_failed) -> Iterator[tuple]:
+    """(model, seed, record) of every job, in the order they finish on the cluster; `work` and `write_failed`
+    are jetzoo.bench.workers' (passed in: the workers module chooses this runner)."""
     import logging
 
     import dask
     from distributed import Client, LocalCluster, as_completed
 
-    from jetzoo.bench.workers import write_failed
     from jetzoo.generate.shards import QUIET_DASK_CONFIG
 
     address, count = parse_scheduler(spec.scheduler)
@@ -65,8 +52,8 @@ def finished_runs_on_dask(spec: BenchSpec, todo: list, prefixes: list[str]) -> I
     say(f"{len(todo)} run(s) on the Dask scheduler {address}")
     run = uuid.uuid4().hex[:8]
     try:
-        futures = {client.submit(attempt, task_spec, model, seed, key, prefix, key=f"jetzoo-bench-{prefix}-{run}",
-                                 pure=False): (model, seed, key)
+        futures = {client.submit(attempt, work, task_spec, model, seed, key, prefix,
+                                 key=f"jetzoo-bench-{prefix}-{run}", pure=False): (model, seed, key)
                    for (model, seed, key), prefix in zip(todo, prefixes)}
         for future in as_completed(futures):
             model, seed, key = futures[future]
@@ -83,12 +70,11 @@ def finished_runs_on_dask(spec: BenchSpec, todo: list, prefixes: list[str]) -> I
             cluster.close()
 
 
-def attempt(spec: BenchSpec, model, seed: int, key: str, prefix: str) -> dict:
-    """One attempt at a run on a Dask worker: logged, then `workers.work` (train, write, return the record)."""
+def attempt(work, spec: BenchSpec, model, seed: int, key: str, prefix: str) -> dict:
+    """One attempt at a run on a Dask worker: logged, then `work` (workers.work: train, write, return the record)."""
     import torch
 
     from jetzoo.bench.runs import quiet_bench_output
-    from jetzoo.bench.workers import work
 
     if spec.trainer.threads:
         torch.set_num_threads(spec.trainer.threads)

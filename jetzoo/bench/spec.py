@@ -154,6 +154,18 @@ class BenchSpec:
                             epochs, patience)
 
 
+def parse_scheduler(scheduler: str) -> tuple[str | None, int]:
+    """`scheduler`: ("tcp://HOST:PORT", 0) for a running Dask scheduler, or (None, N) for "local:N"; UsageError otherwise."""
+    if scheduler.startswith("local:"):
+        count = scheduler.partition(":")[2]
+        if not count.isdigit() or not 1 <= int(count) <= MAX_WORKERS:
+            raise UsageError(f"--scheduler {scheduler}: local:N needs N between 1 and {MAX_WORKERS} worker processes")
+        return None, int(count)
+    if scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        return scheduler, 0
+    raise UsageError(f"--scheduler {scheduler}: expected tcp://HOST:PORT (a running Dask scheduler) or local:N")
+
+
 def seed_list(seeds: Union[int, list[int]]) -> list[int]:
     """3 -> [0, 1, 2]; a list as it is."""
     return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
@@ -259,8 +271,6 @@ def check_spec(spec: BenchSpec, where: str) -> None:
     if spec.trainer.threads is not None and not 1 <= spec.trainer.threads <= MAX_THREADS:
         raise UsageError(f"{where}: trainer.threads must be between 1 and {MAX_THREADS}, got {spec.trainer.threads}")
     if spec.scheduler is not None:
-        from jetzoo.bench.dask_runner import parse_scheduler
-
         try:
             parse_scheduler(spec.scheduler)
         except UsageError as err:

@@ -73,7 +73,7 @@ def finished_runs(spec: BenchSpec, todo: list[Job], data: DataCache) -> Iterator
     if spec.scheduler and todo:
         from jetzoo.bench.dask_runner import finished_runs_on_dask
 
-        yield from finished_runs_on_dask(spec, todo, prefixes)
+        yield from finished_runs_on_dask(spec, todo, prefixes, work, write_failed)
         return
     if spec.workers <= 1 or len(todo) <= 1:
         for (model, seed, key), prefix in zip(todo, prefixes):

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from jetzoo.datamodules import views
 from jetzoo.datamodules.arguments import check_data_options
-from jetzoo.datamodules.jet_identity import SPLIT_NAMES, SplitRule, manifest_hash, manifest_json
+from jetzoo.datamodules.jet_identity import SPLIT_RULE_NAME, SPLIT_NAMES, SplitRule, manifest_hash, manifest_json
 from jetzoo.datamodules.leakage import identified, refuse_overlap
 from jetzoo.datamodules.streaming_datamodule import StreamingMixin, relabel
 from jetzoo.datamodules.table import JetTable
@@ -208,7 +208,10 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
     # --- splitting and views -------------------------------------------------------------------
     @property
     def split_rule(self) -> SplitRule:
-        return SplitRule(self.seed, self.val_fraction, self.test_fraction)
+        """This data's split; evaluating a checkpoint that recorded an older rule (jetzoo-hash-v1), that rule,
+        so its own test split stays the one it was tested on."""
+        recorded = ((self.checkpoint_record or {}).get("data") or {}).get("split") or {}
+        return SplitRule(self.seed, self.val_fraction, self.test_fraction, recorded.get("rule", SPLIT_RULE_NAME))
 
     def split_indices(self) -> dict[str, np.ndarray]:
         """Train/val/test indices: each jet's split is a hash of its identity and `seed`
