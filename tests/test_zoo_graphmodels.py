@@ -276,3 +276,33 @@ def test_dense_path_matches_packed_on_real_jets(name, top_datamodules):
         model.dense_path = True
         for variant in (batch, pad(batch, 9), flipped):
             torch.testing.assert_close(model(variant), packed, atol=TOL, rtol=0)
+
+
+def test_part_trains_in_bf16_mixed_on_a_full_batch_of_real_jets(top_jets_file):
+    """bf16 autocast, 3 AdamW steps on 256 real jets of 64 constituents: the loss, the weights and the batch-norm
+    statistics stay finite. The pairwise features were computed in bfloat16 before (E - pz and E^2 - p^2 cancel
+    in 8 mantissa bits): the first step's pair batch norm was NaN, and so was every `jetzoo fit --model
+    part-lite --trainer.precision bf16-mixed` (issue 21)."""
+    import lightning as L
+
+    from helpers import model_for, top_datamodule
+
+    dm = top_datamodule(top_jets_file, batch_size=256, num_particles=64, view="particles")
+    dm.setup("fit")
+    L.seed_everything(0, verbose=False)
+    model = model_for("part-lite", dm).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batches = iter(dm.train_dataloader())
+    for _ in range(3):
+        batch = next(batches)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model.loss(batch)
+        optimizer.zero_grad()
+        loss.float().backward()
+        optimizer.step()
+        assert torch.isfinite(loss.float())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all(torch.isfinite(b).all() for b in model.buffers() if b.is_floating_point())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        u = model.backbone.pair_inputs(batch["p4"][:, :2], batch["p4"][:, 2:4])
+    assert u.dtype == torch.float32  # computed in float32 and given the embedding's (float32) dtype

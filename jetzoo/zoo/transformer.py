@@ -238,6 +238,13 @@ class ParticleTransformerBackbone(nn.Module):
                 block.fc2.weight.div_(math.sqrt(2.0 * layer))
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
+    def pair_inputs(self, p4_a: torch.Tensor, p4_b: torch.Tensor) -> torch.Tensor:
+        """The pairwise features of (a, b), computed in float32 whatever the model's precision, then given the
+        pair embedding's dtype. In bfloat16 (8 mantissa bits) E - pz and E^2 - p^2 cancel to garbage: a bf16-mixed
+        fit of part-lite gave NaN at its first step (issue 21)."""
+        u = pairwise_features(p4_a.float(), p4_b.float())
+        return u.to(self.pair_embed[0].weight.dtype)
+
     def pair_bias(self, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Embedded pairwise features as an attention bias (B, H, P, P); zero where either is padded."""
         b, p = mask.shape
@@ -245,7 +252,7 @@ class ParticleTransformerBackbone(nn.Module):
         jet, t = (mask[:, ti] & mask[:, tj]).nonzero(as_tuple=True)
         i, j = ti[t], tj[t]
         with torch.no_grad():
-            u = pairwise_features(p4[jet, i], p4[jet, j])
+            u = self.pair_inputs(p4[jet, i], p4[jet, j])
         e = self.pair_embed(u)
         bias = e.new_zeros(b, p, p, self.num_heads).index_put((jet, i, j), e).index_put((jet, j, i), e)
         return bias.permute(0, 3, 1, 2)
@@ -258,16 +265,15 @@ class ParticleTransformerBackbone(nn.Module):
         real = mask.nonzero(as_tuple=True)
         h = self.embed(self.input_bn(feats[real]))
         x = h.new_zeros(b, p, h.size(1)).index_put(real, h)
-        return self.attend(x, self.pair_bias(p4.to(h.dtype), mask), mask)
+        return self.attend(x, self.pair_bias(p4, mask), mask)
 
     def forward_dense(self, feats: torch.Tensor, p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The sync-free path on the padded tensors (B, P, F), (B, P, 4), (B, P): logits (B, num_classes)."""
         b, p = mask.shape
         h = self.embed(self.input_bn(feats.reshape(b * p, -1))).view(b, p, -1)
         x = h * mask[..., None].to(h.dtype)
-        p4 = p4.to(h.dtype)
         with torch.no_grad():
-            u = pairwise_features(p4[:, :, None, :], p4[:, None, :, :])
+            u = self.pair_inputs(p4[:, :, None, :], p4[:, None, :, :])
         e = self.pair_embed(u.reshape(b * p * p, -1)).view(b, p, p, -1)
         # where, not a product: padded pairs may hold NaN (onnxruntime's atan2 of (0, 0)), never to propagate
         pairs = (mask[:, :, None] & mask[:, None, :])[..., None]
