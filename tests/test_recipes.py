@@ -60,6 +60,7 @@ def test_a_recipe_parses_as_a_fit_config_and_builds_what_it_states(name, top_jet
     assert (recipe.max_epochs, recipe.patience, recipe.data_args["batch_size"]) == (epochs, patience, batch)
     if lr is not None:
         assert args["lr"] == lr and args["weight_decay"] == decay
+    assert args["l1"] == (1e-4 if name == "mlp-hls4ml" else 0.0)  # the hls4ml paper's L1 kernel penalty
 
     model = registry.create_model(model_name, **{k: v for k, v in args.items() if k in recipe.model_args})
     model.trainer = _FakeTrainer(max_epochs=epochs)
@@ -178,3 +179,15 @@ def test_a_fit_with_the_ranger_recipe_trains_resumes_and_keeps_weavers_schedule(
     assert set(range(3, 10)) <= set(rates), rates  # the resumed epochs (the resumed run rewrites metrics.csv)
     for epoch, lr in rates.items():
         assert lr == pytest.approx(1e-2 * factor(epoch), rel=1e-6), (epoch, lr)
+
+
+def test_the_l1_penalty_is_kerass_kernel_regulariser():
+    """`l1`: l1 * sum |w| over the weight matrices added to the training loss (Keras' l1 kernel regulariser:
+    biases excluded), and only there: the validation loss is the plain cross-entropy."""
+    model = registry.create_model("mlp", num_hl_features=12, l1=1e-4)
+    torch.manual_seed(0)
+    batch = {"hl": torch.randn(32, 12), "label": torch.randint(0, 2, (32,))}
+    kernels = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    expected = model.loss(batch) + 1e-4 * sum(w.abs().sum() for w in kernels)
+    model.log = lambda *a, **k: None
+    torch.testing.assert_close(model.training_step(batch, 0), expected)

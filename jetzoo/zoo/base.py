@@ -65,6 +65,8 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         weight_decay: weight decay (decoupled for adamw and ranger; ranger spares biases and norm layers).
         optimizer: adamw, adam or ranger (RAdam + Lookahead, the ParticleNet and ParT authors'); see
             jetzoo/zoo/optimizers.py.
+        l1: an L1 penalty on every weight matrix and kernel, l1 * sum |w| added to the training loss (Keras'
+            kernel_regularizer=l1(...), as the hls4ml MLP was trained); 0: none.
         scheduler: learning-rate schedule: cosine or onecycle over the whole fit (per batch), flat-decay
             (weaver-core's flat+decay, per epoch), plateau (halved when the validation loss stalls), none
             (`--lr_scheduler` replaces it).
@@ -86,12 +88,14 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         background_classes: list[str] | None = None,
         signal_efficiencies: list[float] | None = None,
         optimizer: Optimizer = "adamw",
+        l1: float = 0.0,
     ):
         super().__init__()
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
         self.optimizer_name = optimizer
+        self.l1 = l1
         self.background_classes = list(background_classes) if background_classes is not None else None
         self.signal_efficiencies = list(signal_efficiencies) if signal_efficiencies is not None else None
         self.val_metrics = self._metric_collection()
@@ -129,7 +133,13 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
     def training_step(self, batch, batch_idx):
         loss = self.loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["label"]))
+        if getattr(self, "l1", 0.0):  # the training objective only: val/test losses stay comparable
+            loss = loss + self.l1 * sum(p.abs().sum() for p in self.backbone_weights())
         return loss
+
+    def backbone_weights(self):
+        """The weight matrices and kernels (biases and norm parameters, 1-D, excluded)."""
+        return [p for p in self.parameters() if p.ndim > 1 and p.requires_grad]
 
     def _eval_step(self, batch, metrics: nn.ModuleDict, stage: str):
         logits = self(batch)
