@@ -208,8 +208,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
     # --- splitting and views -------------------------------------------------------------------
     @property
     def split_rule(self) -> SplitRule:
-        """This data's split; evaluating a checkpoint that recorded an older rule (jetzoo-hash-v1), that rule,
-        so its own test split stays the one it was tested on."""
+        """This data's split, by the rule a checkpoint being evaluated recorded (an older one: its own test split)."""
         recorded = ((self.checkpoint_record or {}).get("data") or {}).get("split") or {}
         return SplitRule(self.seed, self.val_fraction, self.test_fraction, recorded.get("rule", SPLIT_RULE_NAME))
 
