@@ -11,6 +11,11 @@ class JetDataError(ValueError):
     """Bad input data. The message always starts with the offending file."""
 
 
+class TrainingError(RuntimeError):
+    """A fit, validation or test that cannot go on (non-finite logits). The message is one line that names
+    the model and the step; the CLI prints it and exits 1."""
+
+
 class UsageError(Exception):
     """A command line the parser rejects. The message is one line."""
 

@@ -65,6 +65,12 @@ def check_accelerator(trainer) -> None:
     if on_cpu and precision.startswith("16"):
         raise OptionError(f"--trainer.precision {precision}: float16 mixed precision needs a GPU; on a CPU use "
                           "--trainer.precision bf16-mixed (or 32)")
+    if on_cpu and precision.startswith("bf16"):
+        from jetzoo.training.precision import cpu_bf16_problem
+
+        problem = cpu_bf16_problem()
+        if problem:
+            raise OptionError(f"--trainer.precision {precision}: {problem}; use --trainer.precision 32")
 
 
 def check_trained(subcommand: str, cfg) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from jetzoo.errors import JetDataError, UsageError
+from jetzoo.errors import JetDataError, TrainingError, UsageError
 from jetzoo.registry import DATAMODULE_GROUP, MODEL_GROUP, RegistryError, resolve_cli_value
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"jetzoo {command}: error: {err}", file=sys.stderr)
         return 2
+    except TrainingError as err:
+        print(f"jetzoo {command}: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("jetzoo: interrupted", file=sys.stderr)
         return 130

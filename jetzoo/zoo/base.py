@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-from jetzoo.errors import JetDataError
+from jetzoo.errors import JetDataError, TrainingError
 from jetzoo.metrics import LogitsAndLabels, bootstrap_intervals, evaluate, format_summary
 from jetzoo.metrics.summary import lightning_table_too
 from jetzoo.zoo import optimizers
@@ -127,7 +127,7 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         """Logits (B, num_classes) for a batch of the model's `input_view`."""
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return F.cross_entropy(self(batch), batch["label"])
+        return F.cross_entropy(self(batch).float(), batch["label"])  # fp32 under bf16 autocast too
 
     # --- Lightning hooks ----------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
@@ -141,8 +141,17 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         """The weight matrices and kernels (biases and norm parameters, 1-D, excluded)."""
         return [p for p in self.parameters() if p.ndim > 1 and p.requires_grad]
 
-    def _eval_step(self, batch, metrics: nn.ModuleDict, stage: str):
+    def _eval_step(self, batch, metrics: nn.ModuleDict, stage: str, batch_idx: int):
         logits = self(batch)
+        finite = torch.isfinite(logits).all(-1)
+        if not bool(finite.all()):
+            trainer = self._trainer
+            precision = f", precision {trainer.precision}" if trainer is not None else ""
+            raise TrainingError(
+                f"{type(self).__name__}: {int((~finite).sum())} of {len(finite)} jets have non-finite logits in "
+                f"{stage} batch {batch_idx} (after {self.global_step} training steps{precision}); the weights "
+                "have diverged or the inputs hold NaN/inf: lower the learning rate, or try --trainer.precision 32")
+        logits = logits.float()
         loss = F.cross_entropy(logits, batch["label"])
         metrics["loss"].update(loss, weight=len(batch["label"]))
         metrics["predictions"].update(logits, batch["label"])  # logits: metrics are computed in float64
@@ -157,10 +166,10 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
             )
 
     def validation_step(self, batch, batch_idx):
-        self._eval_step(batch, self.val_metrics, "val")
+        self._eval_step(batch, self.val_metrics, "validation", batch_idx)
 
     def test_step(self, batch, batch_idx):
-        self._eval_step(batch, self.test_metrics, "test")
+        self._eval_step(batch, self.test_metrics, "test", batch_idx)
 
     def _log_metrics(self, metrics: nn.ModuleDict, stage: str):
         # compute() gathers the states across processes: every rank computes the same values

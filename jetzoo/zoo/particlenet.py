@@ -76,8 +76,10 @@ def knn(coords: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor,
     """
     b, p, _ = coords.shape
     k = min(k, p)
-    sq = coords.square().sum(-1)
-    dist = torch.baddbmm(sq[:, :, None] + sq[:, None, :], coords, coords.transpose(1, 2), alpha=-2.0)
+    coords = coords.float()  # distances in fp32 whatever the precision: bf16 ones would change the neighbours
+    with torch.autocast(coords.device.type, enabled=False):
+        sq = coords.square().sum(-1)
+        dist = torch.baddbmm(sq[:, :, None] + sq[:, None, :], coords, coords.transpose(1, 2), alpha=-2.0)
     position = torch.arange(p, device=coords.device)
     eye = position[:, None] == position[None, :]  # not torch.eye: onnxruntime has no bool EyeLike
     dist.masked_fill_(~mask[:, None, :] | eye, float("inf"))
