@@ -107,9 +107,10 @@ def test_dropout_keeps_the_expectation_and_the_rate():
     assert set(g.grad.unique().tolist()) == {0.0, scale}
 
 
+@pytest.mark.parametrize("name", ["part-lite", "particlenet-lite"])
 @pytest.mark.parametrize("train", [True, False])
-def test_part_fp32_path_matches_a_float64_copy(train):
-    """part-lite's fp32 path (oneDNN products, folded pair batch norms, pair blocks in eval) against the same
+def test_fp32_fast_path_matches_a_float64_copy(name, train):
+    """The fp32 paths (oneDNN products; ParT's folded pair batch norms and eval pair blocks) against the same
     weights in float64, where none of the fast paths but the fold applies: logits and gradients agree to fp32
     accuracy; eval-mode blocks of pairs change nothing."""
     from jetzoo.registry import create_model
@@ -117,7 +118,7 @@ def test_part_fp32_path_matches_a_float64_copy(train):
 
     batch = {k: (v.float() if v.is_floating_point() else v) for k, v in synthetic_batch(16, 40, seed=4).items()}
     torch.manual_seed(0)
-    model = create_model("part-lite", num_classes=2, num_particle_features=batch["features"].shape[-1], dropout=0.0)
+    model = create_model(name, num_classes=2, num_particle_features=batch["features"].shape[-1], dropout=0.0)
     reference = copy.deepcopy(model).double()
     batch64 = {k: (v.double() if v.is_floating_point() else v) for k, v in batch.items()}
     model.train(train)
@@ -130,7 +131,7 @@ def test_part_fp32_path_matches_a_float64_copy(train):
         scale = max(float(q.grad.abs().max()) for q in reference.parameters())
         for (name, p), q in zip(model.named_parameters(), reference.parameters()):
             torch.testing.assert_close(p.grad.double(), q.grad, rtol=1e-3, atol=1e-4 * scale, msg=name)
-    else:
+    elif name == "part-lite":
         block, transformer.PAIR_BLOCK = transformer.PAIR_BLOCK, 97  # many blocks of pairs
         try:
             torch.testing.assert_close(model(batch), out, rtol=1e-5, atol=1e-5)

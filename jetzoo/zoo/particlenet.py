@@ -44,6 +44,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from jetzoo.zoo import onednn
 from jetzoo.zoo.base import JetTagger
 from jetzoo.zoo.dense import tracing, use_dense
 from jetzoo.zoo.mlp import dense_stack
@@ -104,9 +105,9 @@ class LinearBN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
-            return self.bn(self.linear(x))
+            return self.bn(onednn.linear(x, self.linear.weight))
         scale, shift = bn_affine(self.bn)
-        return torch.addmm(shift, x, (self.linear.weight * scale[:, None]).t())
+        return onednn.linear(x, self.linear.weight * scale[:, None], shift)
 
 
 class EdgeConvBlock(nn.Module):
@@ -126,11 +127,11 @@ class EdgeConvBlock(nn.Module):
         theta_1, theta_2 = self.first.weight.chunk(2, dim=1)
         w_self, w_nbr = theta_1 - theta_2, theta_2
         if self.training:
-            edges = self.first_bn(((h @ w_self.t())[:, None, :] + (h @ w_nbr.t())[nbr]).reshape(n * k, -1))
+            edges = self.first_bn((onednn.linear(h, w_self)[:, None, :] + onednn.linear(h, w_nbr)[nbr]).reshape(n * k, -1))
         else:  # batch norm folded into the per-particle projections
             scale, shift = bn_affine(self.first_bn)
             w_self, w_nbr = w_self * scale[:, None], w_nbr * scale[:, None]
-            edges = (torch.addmm(shift, h, w_self.t())[:, None, :] + (h @ w_nbr.t())[nbr]).reshape(n * k, -1)
+            edges = (onednn.linear(h, w_self, shift)[:, None, :] + onednn.linear(h, w_nbr)[nbr]).reshape(n * k, -1)
         edges = torch.relu_(edges)
         for layer in self.layers:
             edges = torch.relu_(layer(edges))
