@@ -160,6 +160,10 @@ class JetGAN(JetGenerator):
         self.discriminator = CloudDiscriminator(hidden, mp_layers, cond_dim, activation)
 
     # --- networks -------------------------------------------------------------------------------------
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The discriminator's (B,) score of the real batch."""
+        return self.discriminate(batch["cloud"], batch["mask"].to(batch["cloud"].dtype), batch["label"])
+
     def _cond(self, labels: torch.Tensor) -> torch.Tensor | None:
         return F.one_hot(labels.long(), self.num_classes).float() if self.conditional else None
 

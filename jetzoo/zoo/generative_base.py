@@ -243,18 +243,12 @@ class JetGenerator(GenerativeModel):
         self.test_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.test_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
 
-    # --- what subclasses provide ----------------------------------------------------------------
+    # --- what subclasses provide (and `forward(batch) -> (B,)`, `loss(batch)`) -----------------------------
     @abstractmethod
     def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):
         """(cloud (B, P, 3), mask (B, P) float) for one jet per label; padding exactly zero."""
 
-    @abstractmethod
-    def discriminate(self, cloud, mask, labels) -> torch.Tensor:
-        """(B,) discriminator / critic score."""
-
-    # --- the contract ------------------------------------------------------------------------------
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.discriminate(batch["cloud"], batch["mask"].to(batch["cloud"].dtype), batch["label"])
+    validation_loss_name = "val/d_loss"  # what `loss` is, as validation logs it
 
     def seeded_generator(self, offset: int = 0) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(self.noise_seed + offset)
@@ -274,7 +268,7 @@ class JetGenerator(GenerativeModel):
         # the WGAN-GP penalty needs gradients: evaluate the loss outside Lightning's inference mode
         with torch.inference_mode(False), torch.enable_grad():
             loss = self.loss({k: v.clone() for k, v in batch.items()}).detach()
-        self.log("val/d_loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
+        self.log(self.validation_loss_name, loss, prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
         cloud, mask = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
         self.val_real_mass.update(relative_jet_mass(batch["cloud"], batch["mask"].to(batch["cloud"].dtype)))
         self.val_gen_mass.update(relative_jet_mass(cloud, mask.to(cloud.dtype)))
