@@ -29,8 +29,13 @@ STATED = {
 }
 
 
+# the generators' recipes: no epoch count or early stopping (their bench gives each a fixed CPU budget and keeps
+# the best validation W1M, issue 22); (lr, weight decay, schedule, batch size, gradient clip, EMA decay)
+GENERATIVE = {"epic-fm": (1e-3, 5e-5, "cosine-warmup", 1024, 0.5, 0.999)}
+
+
 def test_every_recipe_is_stated_here_and_every_tagger_names_one():
-    assert sorted(STATED) == recipe_names()
+    assert sorted([*STATED, *GENERATIVE]) == recipe_names()
     for name in registry.list_models():
         cls = registry.get_model(name)
         if cls.__module__.startswith("jetzoo.") and cls.task == "tagging":
@@ -191,3 +196,34 @@ def test_the_l1_penalty_is_kerass_kernel_regulariser():
     expected = model.loss(batch) + 1e-4 * sum(w.abs().sum() for w in kernels)
     model.log = lambda *a, **k: None
     torch.testing.assert_close(model.training_step(batch, 0), expected)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATIVE))
+def test_a_generator_recipe_parses_and_builds_what_it_states(name, top_jets_file, capfd, monkeypatch, tmp_path):
+    """The parsed config of `jetzoo fit --recipe NAME`, then the schedule it builds: a linear warm-up over the
+    first tenth of the steps under a cosine over all of them (EPiC-FM's CosineWarmupScheduler)."""
+    import yaml
+
+    from helpers import jetzoo_in_process
+
+    lr, decay, schedule, batch, clip, ema = GENERATIVE[name]
+    model_name = next(n for n in registry.list_models() if default_recipe(registry.get_model(n)) == name)
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", model_name, "--recipe", name,
+                                       "--data.path", top_jets_file, "--print_config", cwd=tmp_path)
+    assert code == 0, err
+    config = yaml.safe_load(out)
+    args = config["model"]["init_args"]
+    assert (args["lr"], args["weight_decay"], args["scheduler"]) == (lr, decay, schedule)
+    assert config["data"]["init_args"]["batch_size"] == batch and config["trainer"]["gradient_clip_val"] == clip
+    (average,) = [c for c in config["trainer"]["callbacks"] if c["class_path"].endswith("EMAWeightAveraging")]
+    assert average["init_args"]["decay"] == ema
+    model = registry.create_model(model_name, **{k: args[k] for k in ("lr", "weight_decay", "scheduler")})
+    model.trainer = _FakeTrainer(max_epochs=1)
+    configured = model.configure_optimizers()
+    assert type(configured["optimizer"]) is torch.optim.AdamW
+    factor = configured["lr_scheduler"]["scheduler"].lr_lambdas[0]
+    total = int(model.trainer.estimated_stepping_batches)
+    warmup = total // 10
+    assert factor(warmup - 1) == pytest.approx(0.5 * (1 + math.cos(math.pi * (warmup - 1) / total)))
+    assert factor(warmup // 2 - 1) == pytest.approx(0.5 * factor(warmup - 1), rel=0.02)
+    assert factor(total) == pytest.approx(0.0, abs=1e-12)

@@ -5,6 +5,7 @@
     jetzoo generate --recipe R --n N  Pythia 8 + FastJet jets to HDF5
     jetzoo bench --config SPEC.yaml [--out DIR]   a resumable multi-seed leaderboard
     jetzoo export --model NAME --ckpt_path C --format onnx --out model.onnx   for use outside jetzoo
+    jetzoo sample --model NAME --ckpt_path C --n N --out jets.hdf5   a generator's jets, JetNet layout
     jetzoo check-plugin DIST          the contract tests on an installed plugin distribution's entries
     jetzoo --version
     --verbose (anywhere)              library tips and deprecation warnings, hidden by default
@@ -116,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             from jetzoo.export.cli import add_export_arguments, run_export_command
 
             return _run_argparse("export", add_export_arguments, run_export_command, argv[1:])
+        if command == "sample":
+            from jetzoo.training.sample import add_sample_arguments, run_sample_command
+
+            return _run_argparse("sample", add_sample_arguments, run_sample_command, argv[1:])
         if command == "check-plugin":
             from jetzoo.testing.check import add_check_plugin_arguments, run_check_plugin_command
 

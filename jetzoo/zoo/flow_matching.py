@@ -1,25 +1,33 @@
 """`epic-fm`: a particle-cloud generator trained by flow matching, with an EPiC velocity network.
 
-Papers: Y. Lipman et al., "Flow Matching for Generative Modeling", arXiv:2210.02747 (the objective, §4.1,
-the optimal-transport conditional path with sigma_min); E. Buhmann et al., "EPiC-ly Fast Particle Cloud
-Generation with Flow-Matching and Diffusion", arXiv:2310.00049 (EPiC-FM: the EPiC velocity network
-conditioned on the multiplicity, jets as JetNet clouds). The network is `jetzoo.zoo.epic.EPiCVelocity`.
+Papers: Y. Lipman et al., "Flow Matching for Generative Modeling", arXiv:2210.02747 (the objective and the
+optimal-transport conditional path with sigma_min, §4.1); E. Buhmann et al., "EPiC-ly Fast Particle Cloud
+Generation with Flow-Matching and Diffusion", arXiv:2310.00049 (EPiC-FM). Everything follows the authors'
+code, github.com/uhh-pd-ml/EPiC-FM at 09294eb (src/models/components/losses.py, flow_matching_module.py,
+configs/experiment/fm_tops30.yaml, configs/data/jetnet/jetnet_tops_30_jedi.yaml); the network is
+`jetzoo.zoo.epic.EPiCVelocity`.
 
 Data (view "cloud"): JetNet clouds, (eta_rel, phi_rel, pT_rel) + mask of the 30 leading particles.
 
-Preprocessing: eta_rel and phi_rel are standardised, pT_rel as log pT_rel, with the means and standard
-deviations of the real particles of the training set (computed once when a fit starts, kept in the
-checkpoint as buffers); padded particles stay zero. The multiplicity distribution of the training set
-(per class when `conditional`) is kept as well: sampling draws a multiplicity n from it, fills the n
-leading slots with noise and integrates the flow on them, conditioned on n / P as in EPiC-FM.
+Preprocessing (the authors'): each feature standardised over the real particles of the training set with
+5 standard deviations as the unit, x' = (x - mu) / (sigma / 5); padded particles stay zero. The statistics are
+measured once when a fit starts and kept in the checkpoint as buffers, with the multiplicity distribution of
+the training set (per class when `conditional`).
 
-Training: x_1 a batch of (preprocessed) jets, x_0 ~ N(0, 1) on the same real particles, t ~ U(0, 1) per jet,
-x_t = (1 - (1 - sigma_min) t) x_0 + t x_1; the network regresses u = x_1 - (1 - sigma_min) x_0 (mean squared
-error over the real particles' features). Sampling integrates dx/dt = v(x, t) from t = 0 to 1 in
-`ode_steps` steps of the midpoint (default) or Euler rule.
+Flow (the authors' convention, time tau = 0 data, 1 noise): tau ~ U(0, 1) per jet, z ~ N(0, 1) on the real
+particles, y = (1 - tau) x + (sigma_min + (1 - sigma_min) tau) z; the network regresses u = (1 - sigma_min) z - x,
+the mean squared error over the real particles' features (no minibatch optimal-transport coupling). The
+multiplicity enters only through the mask, as theirs: sampling draws it from the training distribution (they
+take the test jets' masks), fills that many slots with noise and integrates dy/dtau = v from tau = 1 to 0 in
+`ode_steps` midpoint (or Euler) steps; the authors' evaluation used a 100-point grid, 99 midpoint steps.
+Generated pT_rel below 0 are set to 0.
 
-`loss(batch)` draws x_0 and t from a generator seeded with `noise_seed`; `forward(batch)` is the per-jet
-loss at those draws (deterministic in eval mode), the task's (B,) score.
+The authors' training: AdamW, lr 1e-3, weight decay 5e-5, a cosine schedule after a linear warm-up over a
+tenth of the run, batches of 1024, gradients clipped at 0.5, an exponential moving average (0.999) of the
+weights for evaluation: the `epic-fm` recipe (jetzoo/training/recipes/epic-fm.yaml).
+
+`loss(batch)` draws z and tau from a generator seeded with `noise_seed`; `forward(batch)` is the per-jet loss
+at those draws (deterministic in eval mode), the task's (B,) score.
 """
 
 from __future__ import annotations
@@ -32,8 +40,10 @@ import torch.nn.functional as F
 from jetzoo.zoo.base import configure_adamw
 from jetzoo.zoo.epic import EPiCVelocity
 from jetzoo.zoo.generative_base import JetGenerator
+from jetzoo.zoo.optimizers import Scheduler
 
 STATISTICS_BATCHES = 200  # training batches read for the preprocessing statistics and multiplicities
+SIGMA_UNITS = 5.0  # the authors' normalize_sigma: standardised features have standard deviation 5
 
 
 class FlowMatchingGenerator(JetGenerator):
@@ -48,17 +58,18 @@ class FlowMatchingGenerator(JetGenerator):
         global_dim: width of the EPiC global vector.
         num_layers: EPiC layers.
         time_dim: width of the sinusoidal time embedding.
-        sigma_min: width of the conditional path at t = 1.
-        ode_steps: integration steps when sampling.
+        sigma_min: width of the conditional path at the data end.
+        ode_steps: integration steps when sampling (99: the authors' 100-point grid).
         solver: midpoint (2 network calls a step) or euler.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
-        scheduler: learning-rate schedule (jetzoo.zoo.optimizers).
+        scheduler: learning-rate schedule (jetzoo.zoo.optimizers; cosine-warmup: the authors').
         jet_radius: jet radius of the data.
         default_jet_pt: jet pT the generated clouds are placed at on output when the batch carries no jets.
         noise_seed: seed of the draws of `loss`, validation and test.
     """
 
+    recipe = "epic-fm"  # its training recipe (jetzoo/training/recipes/epic-fm.yaml)
     exportable = False
     export_blocker = ("a flow-matching generator: its output comes from integrating an ODE in a loop of "
                       "network calls, which is not exported")
@@ -71,15 +82,15 @@ class FlowMatchingGenerator(JetGenerator):
         conditional: bool = False,
         cloud_particles: int = 30,
         hidden: int = 128,
-        global_dim: int = 16,
+        global_dim: int = 10,
         num_layers: int = 6,
         time_dim: int = 32,
         sigma_min: float = 1e-4,
-        ode_steps: int = 100,
+        ode_steps: int = 99,
         solver: Literal["midpoint", "euler"] = "midpoint",
         lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        scheduler: str = "cosine",
+        weight_decay: float = 5e-5,
+        scheduler: Scheduler = "cosine-warmup",
         jet_radius: float = 0.8,
         default_jet_pt: float = 1000.0,
         noise_seed: int = 0,
@@ -94,7 +105,7 @@ class FlowMatchingGenerator(JetGenerator):
         self.conditional, self.num_particles = conditional, cloud_particles
         self.sigma_min, self.ode_steps, self.solver = sigma_min, ode_steps, solver
         self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
-        self.velocity = EPiCVelocity(3, hidden, global_dim, num_layers, time_dim, 1 + (num_classes if conditional else 0))
+        self.velocity = EPiCVelocity(3, hidden, global_dim, num_layers, time_dim, num_classes if conditional else 0)
         self.register_buffer("feature_mean", torch.zeros(3))
         self.register_buffer("feature_std", torch.ones(3))
         # multiplicity counts per class (row) and n = 0..P (column); uniform over 1..P until a fit measures them
@@ -105,12 +116,11 @@ class FlowMatchingGenerator(JetGenerator):
 
     # --- preprocessing ----------------------------------------------------------------------------------
     def to_flow(self, cloud: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([cloud[..., :2], torch.log(cloud[..., 2:].clamp_min(1e-12))], -1)
-        return (x - self.feature_mean) / self.feature_std * mask.unsqueeze(-1)
+        return (cloud - self.feature_mean) / (self.feature_std / SIGMA_UNITS) * mask.unsqueeze(-1)
 
     def from_flow(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = x * self.feature_std + self.feature_mean
-        cloud = torch.cat([x[..., :2], torch.exp(x[..., 2:].clamp(max=0.0))], -1)  # pT_rel <= 1
+        cloud = x * (self.feature_std / SIGMA_UNITS) + self.feature_mean
+        cloud = torch.cat([cloud[..., :2], cloud[..., 2:].clamp_min(0.0)], -1)
         return cloud * mask.unsqueeze(-1)
 
     def on_fit_start(self):
@@ -122,8 +132,7 @@ class FlowMatchingGenerator(JetGenerator):
             if i >= STATISTICS_BATCHES:
                 break
             mask = batch["mask"].bool()
-            cloud = batch["cloud"].double()
-            x = torch.cat([cloud[..., :2], torch.log(cloud[..., 2:].clamp_min(1e-12))], -1)[mask]
+            x = batch["cloud"].double()[mask]
             sums += x.sum(0)
             squares += (x * x).sum(0)
             n += len(x)
@@ -142,20 +151,19 @@ class FlowMatchingGenerator(JetGenerator):
         self.statistics_measured.fill_(True)
 
     # --- the objective ----------------------------------------------------------------------------------
-    def _cond(self, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        n = mask.sum(1, keepdim=True).to(torch.float32) / self.num_particles
+    def _cond(self, labels: torch.Tensor) -> torch.Tensor:
         if not self.conditional:
-            return n
-        return torch.cat([n, F.one_hot(labels.long(), self.num_classes).float()], -1)
+            return torch.zeros(len(labels), 0, device=labels.device)
+        return F.one_hot(labels.long(), self.num_classes).float()
 
     def per_jet_loss(self, batch, generator: torch.Generator | None = None) -> torch.Tensor:
         mask = batch["mask"].to(batch["cloud"].dtype)
-        x1 = self.to_flow(batch["cloud"], mask)
-        x0 = torch.randn(x1.shape, generator=generator, device=x1.device, dtype=x1.dtype) * mask.unsqueeze(-1)
-        t = torch.rand(len(x1), generator=generator, device=x1.device, dtype=x1.dtype)
-        xt = (1 - (1 - self.sigma_min) * t)[:, None, None] * x0 + t[:, None, None] * x1
-        target = x1 - (1 - self.sigma_min) * x0
-        v = self.velocity(xt, t, mask, self._cond(mask, batch["label"]))
+        x = self.to_flow(batch["cloud"], mask)
+        z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * mask.unsqueeze(-1)
+        tau = torch.rand(len(x), generator=generator, device=x.device, dtype=x.dtype)[:, None, None]
+        y = (1 - tau) * x + (self.sigma_min + (1 - self.sigma_min) * tau) * z
+        target = (1 - self.sigma_min) * z - x
+        v = self.velocity(y, tau[:, 0, 0], mask, self._cond(batch["label"]))
         error = ((v.float() - target.float()) ** 2).sum((1, 2))
         return error / (3 * mask.sum(1).float().clamp_min(1.0))
 
@@ -179,13 +187,13 @@ class FlowMatchingGenerator(JetGenerator):
         probs = self.multiplicity_counts[rows].clamp_min(0)
         n = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         mask = (torch.arange(self.num_particles, device=labels.device)[None, :] < n[:, None]).float()
-        x = torch.randn(len(labels), self.num_particles, 3, generator=generator, device=labels.device) * mask.unsqueeze(-1)
-        cond = self._cond(mask, labels)
-        dt = 1.0 / self.ode_steps
-        for step in range(self.ode_steps):
-            t = torch.full((len(labels),), step * dt, device=labels.device)
-            v = self.velocity(x, t, mask, cond)
+        y = torch.randn(len(labels), self.num_particles, 3, generator=generator, device=labels.device) * mask.unsqueeze(-1)
+        cond = self._cond(labels)
+        step = -1.0 / self.ode_steps  # tau from 1 (noise) to 0 (data)
+        for i in range(self.ode_steps):
+            tau = torch.full((len(labels),), 1.0 + i * step, device=labels.device)
+            v = self.velocity(y, tau, mask, cond)
             if self.solver == "midpoint":
-                v = self.velocity(x + 0.5 * dt * v, t + 0.5 * dt, mask, cond)
-            x = x + dt * v
-        return self.from_flow(x, mask), mask
+                v = self.velocity(y + 0.5 * step * v, tau + 0.5 * step, mask, cond)
+            y = y + step * v
+        return self.from_flow(y, mask), mask

@@ -24,13 +24,15 @@ Schedules (stepped per batch unless said otherwise):
 
 from __future__ import annotations
 
+import math
+
 from collections import defaultdict
 from typing import Literal
 
 import torch
 
 Optimizer = Literal["adamw", "adam", "ranger"]
-Scheduler = Literal["none", "cosine", "onecycle", "flat-decay", "plateau"]
+Scheduler = Literal["none", "cosine", "cosine-warmup", "onecycle", "flat-decay", "plateau"]
 
 
 class Lookahead(torch.optim.Optimizer):
@@ -118,6 +120,16 @@ def flat_decay_lambda(epochs: int):
     return lambda epoch: gamma ** max(0, min(epoch, epochs - 1) - first + 1) if epoch >= first else 1.0
 
 
+def cosine_warmup_lambda(total: int, warmup_fraction: float = 0.1):
+    """EPiC-FM's CosineWarmupScheduler (github.com/uhh-pd-ml/EPiC-FM, 1000 warm-up of 10000 epochs): the factor
+    0.5 (1 + cos(pi s / total)), times s / warmup during the first tenth; here per step over the whole fit."""
+    warmup = max(1, int(total * warmup_fraction))
+
+    def factor(step: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(step, total) / total)) * min(1.0, (step + 1) / warmup)
+    return factor
+
+
 def configure(module, name: str, lr: float, weight_decay: float, scheduler: str) -> dict | torch.optim.Optimizer:
     """What `configure_optimizers` returns for these options (the trainer gives the fit's length)."""
     optimizer = build_optimizer(module, name, lr, weight_decay)
@@ -127,6 +139,9 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
     if scheduler == "cosine":
         total = max(1, int(trainer.estimated_stepping_batches))
         return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total))
+    if scheduler == "cosine-warmup":
+        total = max(1, int(trainer.estimated_stepping_batches))
+        return _per_step(optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_warmup_lambda(total)))
     if scheduler == "onecycle":
         total = max(1, int(trainer.estimated_stepping_batches))
         return _per_step(optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total))
@@ -137,7 +152,7 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=10,
                                                            cooldown=2, min_lr=1e-7)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch", "monitor": "val/loss"}}
-    raise ValueError(f"unknown scheduler '{scheduler}' (none, cosine, onecycle, flat-decay, plateau)")
+    raise ValueError(f"unknown scheduler '{scheduler}' (none, cosine, cosine-warmup, onecycle, flat-decay, plateau)")
 
 
 def _per_step(optimizer, sched) -> dict:
