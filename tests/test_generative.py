@@ -148,7 +148,7 @@ def test_short_gan_training_stays_finite_and_bounded(name, top_jets_file, tmp_pa
         assert math.isfinite(logged[key]) and abs(logged[key]) < 100, (key, logged)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     metrics = trainer.test(model, datamodule=dm, verbose=False)[0]
-    for key in ("w1m", "w1p", "w1tau21", "w1tau32", "fd", "c2st_auc"):
+    for key in ("w1m", "w1p", "w1efp", "fpd", "kpd", "w1tau21", "w1tau32", "c2st_auc"):
         assert math.isfinite(metrics[f"test/{key}"]) and math.isfinite(metrics[f"test/{key}_floor"]), key
     assert 0.0 <= metrics["test/c2st_auc"] <= 1.0
 

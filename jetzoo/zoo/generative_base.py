@@ -290,7 +290,7 @@ class JetGenerator(GenerativeModel):
         self.test_gen["mask"].update(mask)
 
     def on_test_epoch_end(self):
-        from jetzoo.metrics.generative import evaluate_generated
+        from jetzoo.metrics.generated import evaluate_generated
 
         real = [self.test_real["cloud"].compute().cpu(), self.test_real["mask"].compute().cpu().bool()]
         gen = [self.test_gen["cloud"].compute().cpu(), self.test_gen["mask"].compute().cpu().bool()]

@@ -1,0 +1,52 @@
+"""The report on a generator's jets (issue 22): the JetNet protocol (`jetzoo.metrics.jetnet_metrics`: W1M, W1P,
+W1EFP, FPD, KPD, each with its error), the W1 of tau21 and tau32, and the classifier two-sample test, each
+beside its truth floor: the same metric between two independent samples of real jets.
+
+Every number is measured at one N, stated in the report (`n_jets`): the smallest of the three samples, at most
+50,000 (jetnet's recommended size); the samples are cut to their first N jets. A ratio to a floor means
+something only at equal N.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.stats
+
+from jetzoo.metrics import jetnet_metrics
+from jetzoo.metrics.generative import _c2st_inputs, as_cloud, classifier_two_sample_test, jet_observables
+
+MAX_JETS = 50_000
+MIN_JETS = 100  # FPD's smallest batch (0.4 N) must exceed the 36 EFPs for a covariance
+
+
+def _report(real, other, real_features, jet_radius: float, c2st_epochs: int, seed: int, efp_jobs, n: int) -> dict:
+    measured = jetnet_metrics.evaluate(real, other, np.random.default_rng(seed), real_features, efp_jobs, n)
+    out = {}
+    for key, m in measured.items():
+        out[key.lower()] = m.value
+        out[f"{key.lower()}_err"] = m.error
+    oa, ob = jet_observables(*real, jet_radius), jet_observables(*other, jet_radius)
+    out["w1tau21"] = scipy.stats.wasserstein_distance(oa[:, 1], ob[:, 1])
+    out["w1tau32"] = scipy.stats.wasserstein_distance(oa[:, 2], ob[:, 2])
+    out["c2st_auc"] = classifier_two_sample_test(_c2st_inputs(*real, oa), _c2st_inputs(*other, ob), epochs=c2st_epochs,
+                                                 seed=seed)
+    return {k: float(v) for k, v in out.items()}
+
+
+def evaluate_generated(real, generated, real_reference, jet_radius: float = 0.8, c2st_epochs: int = 20, seed: int = 0,
+                       efp_jobs: int | None = 1, max_jets: int = MAX_JETS) -> dict[str, float]:
+    """Every metric of `generated` against `real`, and `<metric>_floor` of `real_reference` against `real`, at
+    N = `n_jets` jets each. Samples: (cloud (N, P, 3), mask (N, P)) or dicts with those keys; numpy or torch."""
+    samples = [as_cloud(s) for s in (real, generated, real_reference)]
+    n = min(max_jets, *(len(c) for c, _ in samples))
+    if n < MIN_JETS:
+        sizes = ", ".join(f"{name} {len(c)}" for name, (c, _) in zip(("real", "generated", "real reference"), samples))
+        raise ValueError(f"the generative metrics need at least {MIN_JETS} jets in each sample ({sizes}): FPD's "
+                         "covariance of 36 EFPs needs them; test on more jets")
+    real, generated, reference = ((c[:n], m[:n]) for c, m in samples)
+    real_features = jetnet_metrics.fpd_features(real, efp_jobs)
+    out = _report(real, generated, real_features, jet_radius, c2st_epochs, seed, efp_jobs, n)
+    floor = _report(real, reference, real_features, jet_radius, c2st_epochs, seed, efp_jobs, n)
+    out.update({f"{k}_floor": v for k, v in floor.items()})
+    out["n_jets"] = float(n)
+    return out
