@@ -182,3 +182,13 @@ def test_autoencoder_writes_scores(tmp_path):
     (path,) = model.write_predictions(outputs, str(tmp_path / "scores.h5"))
     with h5py.File(path) as f:
         assert f["score"].shape == (64,) and list(f.attrs["train_classes"]) == ["QCD"]
+
+
+def test_epic_gan_has_the_authors_parameter_counts():
+    """The sizes of uhh-pd-ml/EPiC-GAN's JetNet models, as its evaluation notebook prints them
+    (evaluation/model_plots_JetNet.ipynb: "Decoder parameters: 424850, Discriminator parameters: 313170")."""
+    from jetzoo.registry import create_model
+
+    model = create_model("epic-gan", num_classes=1)
+    assert sum(p.numel() for p in model.generator.parameters()) == 424_850
+    assert sum(p.numel() for p in model.discriminator.parameters()) == 313_170

@@ -32,8 +32,11 @@ def _linear(n_in: int, n_out: int) -> nn.Module:
 
 
 class EPiCLayer(nn.Module):
-    def __init__(self, hidden: int, global_dim: int, cond_dim: int):
+    """One EPiC layer; `sum_scale` weighs the sum pool (EPiC-FM 0.01, EPiC-GAN 1)."""
+
+    def __init__(self, hidden: int, global_dim: int, cond_dim: int, sum_scale: float = 1e-2):
         super().__init__()
+        self.sum_scale = sum_scale
         self.global1 = _linear(2 * hidden + global_dim + cond_dim, hidden)
         self.global2 = _linear(hidden + cond_dim, global_dim)
         self.local1 = _linear(hidden + global_dim + cond_dim, hidden)
@@ -42,7 +45,8 @@ class EPiCLayer(nn.Module):
     def forward(self, h: torch.Tensor, g: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor):
         """h (B, P, H), g (B, G), cond (B, C), mask (B, P) float; padded rows of h stay zero."""
         p = h.size(1)
-        g = F.leaky_relu(self.global2(torch.cat([F.leaky_relu(self.global1(torch.cat([pool(h, mask), g, cond], -1))),
+        g = F.leaky_relu(self.global2(torch.cat([F.leaky_relu(self.global1(torch.cat([pool(h, mask, self.sum_scale), g,
+                                                                                       cond], -1))),
                                                  cond], -1)) + g)
         c = cond.unsqueeze(1).expand(-1, p, -1)
         local = F.leaky_relu(self.local1(torch.cat([h, g.unsqueeze(1).expand(-1, p, -1), c], -1)))

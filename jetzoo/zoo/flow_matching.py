@@ -42,7 +42,6 @@ from jetzoo.zoo.epic import EPiCVelocity
 from jetzoo.zoo.generative_base import JetGenerator
 from jetzoo.zoo.optimizers import Scheduler
 
-STATISTICS_BATCHES = 200  # training batches read for the preprocessing statistics and multiplicities
 SIGMA_UNITS = 5.0  # the authors' normalize_sigma: standardised features have standard deviation 5
 
 
@@ -106,13 +105,7 @@ class FlowMatchingGenerator(JetGenerator):
         self.sigma_min, self.ode_steps, self.solver = sigma_min, ode_steps, solver
         self.lr, self.weight_decay, self.scheduler = lr, weight_decay, scheduler
         self.velocity = EPiCVelocity(3, hidden, global_dim, num_layers, time_dim, num_classes if conditional else 0)
-        self.register_buffer("feature_mean", torch.zeros(3))
-        self.register_buffer("feature_std", torch.ones(3))
-        # multiplicity counts per class (row) and n = 0..P (column); uniform over 1..P until a fit measures them
-        counts = torch.ones(num_classes, cloud_particles + 1)
-        counts[:, 0] = 0
-        self.register_buffer("multiplicity_counts", counts)
-        self.register_buffer("statistics_measured", torch.tensor(False))
+        self.init_training_statistics(cloud_particles)
 
     # --- preprocessing ----------------------------------------------------------------------------------
     def to_flow(self, cloud: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -122,33 +115,6 @@ class FlowMatchingGenerator(JetGenerator):
         cloud = x * (self.feature_std / SIGMA_UNITS) + self.feature_mean
         cloud = torch.cat([cloud[..., :2], cloud[..., 2:].clamp_min(0.0)], -1)
         return cloud * mask.unsqueeze(-1)
-
-    def on_fit_start(self):
-        if bool(self.statistics_measured) or self.trainer is None or self.trainer.datamodule is None:
-            return
-        sums, squares, n = torch.zeros(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0
-        counts = torch.zeros_like(self.multiplicity_counts, dtype=torch.float64)
-        for i, batch in enumerate(self.trainer.datamodule.train_dataloader()):
-            if i >= STATISTICS_BATCHES:
-                break
-            mask = batch["mask"].bool()
-            x = batch["cloud"].double()[mask]
-            sums += x.sum(0)
-            squares += (x * x).sum(0)
-            n += len(x)
-            rows = batch["label"].long() if self.conditional else torch.zeros_like(batch["label"].long())
-            counts.index_put_((rows, mask.sum(1)), torch.ones(len(rows), dtype=torch.float64), accumulate=True)
-        if n < 2:
-            return
-        mean = sums / n
-        std = (squares / n - mean * mean).clamp_min(1e-12).sqrt()
-        self.feature_mean.copy_(mean.float())
-        self.feature_std.copy_(std.float())
-        if not self.conditional:
-            counts[:] = counts[0]
-        counts[counts.sum(1) == 0] = counts.sum(0)  # a class absent from the sampled batches: all classes'
-        self.multiplicity_counts.copy_(counts.float())
-        self.statistics_measured.fill_(True)
 
     # --- the objective ----------------------------------------------------------------------------------
     def _cond(self, labels: torch.Tensor) -> torch.Tensor:
@@ -182,10 +148,9 @@ class FlowMatchingGenerator(JetGenerator):
         return configure_adamw(self, self.lr, self.weight_decay, self.scheduler)
 
     # --- sampling ---------------------------------------------------------------------------------------
-    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):
-        rows = labels.long() if self.conditional else torch.zeros_like(labels.long())
-        probs = self.multiplicity_counts[rows].clamp_min(0)
-        n = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
+                 counts: torch.Tensor | None = None):
+        n = self.draw_counts(labels, generator) if counts is None else counts
         mask = (torch.arange(self.num_particles, device=labels.device)[None, :] < n[:, None]).float()
         y = torch.randn(len(labels), self.num_particles, 3, generator=generator, device=labels.device) * mask.unsqueeze(-1)
         cond = self._cond(labels)

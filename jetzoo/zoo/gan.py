@@ -124,7 +124,10 @@ class CloudDiscriminator(nn.Module):
 
 
 class JetGAN(JetGenerator):
-    """Non-saturating GAN on particle clouds."""
+    """Non-saturating GAN on particle clouds; the adversarial loop every GAN of jetzoo shares (`wgan`, `epic-gan`
+    change the networks and the loss)."""
+
+    adversarial_loss = "non-saturating"  # or "least-squares"; `wgan` overrides the losses (WGAN-GP)
 
     exportable = False
     export_blocker = ("a generator: its forward is the discriminator's score of a real batch, and exporting "
@@ -167,7 +170,9 @@ class JetGAN(JetGenerator):
     def _cond(self, labels: torch.Tensor) -> torch.Tensor | None:
         return F.one_hot(labels.long(), self.num_classes).float() if self.conditional else None
 
-    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):
+    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
+                 counts: torch.Tensor | None = None):
+        """The generator predicts its own masks: `counts` is not used."""
         z = torch.randn(len(labels), self.latent_dim, device=labels.device, generator=generator)
         noise = torch.randn(len(labels), self.generator.num_particles, PARTICLE_NOISE, device=labels.device, generator=generator)
         return self.generator(z, noise, self._cond(labels))
@@ -179,28 +184,33 @@ class JetGAN(JetGenerator):
     def discriminator_loss(self, batch, fake, generator: torch.Generator | None = None) -> torch.Tensor:
         real = self.discriminate(batch["cloud"], batch["mask"], batch["label"])
         fake_score = self.discriminate(fake[0], fake[1], batch["label"])
+        if self.adversarial_loss == "least-squares":  # LSGAN (Mao et al., arXiv:1611.04076), as MPGAN and EPiC-GAN
+            return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake_score ** 2).mean()
         return F.softplus(-real).mean() + F.softplus(fake_score).mean()
 
     def generator_loss(self, fake, labels) -> torch.Tensor:
-        return F.softplus(-self.discriminate(fake[0], fake[1], labels)).mean()
+        score = self.discriminate(fake[0], fake[1], labels)
+        if self.adversarial_loss == "least-squares":
+            return 0.5 * ((score - 1) ** 2).mean()
+        return F.softplus(-score).mean()
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         generator = self.seeded_generator()
-        fake = tuple(t.detach() for t in self.generate(batch["label"], generator))
+        fake = tuple(t.detach() for t in self.generate_for(batch, generator))
         return self.discriminator_loss(batch, fake, generator)
 
     def training_losses(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         """[discriminator loss, generator loss] of one training step (the discriminator's on detached
         fakes): between them every parameter gets a gradient, which `loss` alone gives the critic only."""
         generator = self.seeded_generator()
-        g_loss = self.generator_loss(self.generate(batch["label"], generator), batch["label"])
+        g_loss = self.generator_loss(self.generate_for(batch, generator), batch["label"])
         return [self.loss(batch), g_loss]
 
     # --- training -------------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
         opt_g, opt_d = self.optimizers()
         labels, n = batch["label"], len(batch["label"])
-        fake = tuple(t.detach() for t in self.generate(labels))
+        fake = tuple(t.detach() for t in self.generate_for(batch))
         d_loss = self.discriminator_loss(batch, fake)
         opt_d.zero_grad()
         self.manual_backward(d_loss)
@@ -208,7 +218,7 @@ class JetGAN(JetGenerator):
         self.log("train/d_loss", d_loss, prog_bar=True, batch_size=n)
         if (batch_idx + 1) % self.n_critic == 0:
             self.toggle_optimizer(opt_g)
-            g_loss = self.generator_loss(self.generate(labels), labels)
+            g_loss = self.generator_loss(self.generate_for(batch), labels)
             opt_g.zero_grad()
             self.manual_backward(g_loss)
             opt_g.step()

@@ -43,11 +43,13 @@ from torch import nn
 from torchmetrics import CatMetric
 from torchmetrics.functional.classification import binary_auroc
 
+from jetzoo.errors import UsageError
 from jetzoo.metrics import RejectionPoint, background_rejection
 from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
+STATISTICS_BATCHES = 200  # training batches read for a generator's preprocessing statistics and multiplicities
 ANOMALY_SIGNAL_EFFICIENCY = 0.3
 
 
@@ -245,8 +247,60 @@ class JetGenerator(GenerativeModel):
 
     # --- what subclasses provide (and `forward(batch) -> (B,)`, `loss(batch)`) -----------------------------
     @abstractmethod
-    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None):
-        """(cloud (B, P, 3), mask (B, P) float) for one jet per label; padding exactly zero."""
+    def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
+                 counts: torch.Tensor | None = None):
+        """(cloud (B, P, 3), mask (B, P) float) for one jet per label; padding exactly zero. `counts` (B,): the
+        multiplicities to generate, for generators that take them (else drawn or generated)."""
+
+    def generate_for(self, batch, generator: torch.Generator | None = None):
+        """Generated jets to set against a real batch in training: its labels, and its multiplicities for the
+        generators that are given them (MPGAN, EPiC-GAN train that way)."""
+        return self.generate(batch["label"], generator, batch["mask"].sum(1).long())
+
+    # --- the training set's statistics, for generators that standardise or draw multiplicities ------------
+    def init_training_statistics(self, num_particles: int) -> None:
+        """Buffers (kept in the checkpoint) of the per-feature mean and standard deviation of the real
+        particles and of the multiplicity counts per class (row) and n = 0..P (column), measured once when a fit
+        starts (uniform multiplicities 1..P until then)."""
+        self.register_buffer("feature_mean", torch.zeros(3))
+        self.register_buffer("feature_std", torch.ones(3))
+        counts = torch.ones(self.num_classes, num_particles + 1)
+        counts[:, 0] = 0
+        self.register_buffer("multiplicity_counts", counts)
+        self.register_buffer("statistics_measured", torch.tensor(False))
+
+    def on_fit_start(self):
+        if not hasattr(self, "statistics_measured") or bool(self.statistics_measured):
+            return
+        if self.trainer is None or self.trainer.datamodule is None:
+            return
+        sums, squares, n = torch.zeros(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0
+        counts = torch.zeros_like(self.multiplicity_counts, dtype=torch.float64)
+        for i, batch in enumerate(self.trainer.datamodule.train_dataloader()):
+            if i >= STATISTICS_BATCHES:
+                break
+            mask = batch["mask"].bool()
+            x = batch["cloud"].double()[mask]
+            sums += x.sum(0)
+            squares += (x * x).sum(0)
+            n += len(x)
+            rows = batch["label"].long() if getattr(self, "conditional", False) else torch.zeros_like(batch["label"].long())
+            counts.index_put_((rows, mask.sum(1)), torch.ones(len(rows), dtype=torch.float64), accumulate=True)
+        if n < 2:
+            return
+        mean = sums / n
+        self.feature_mean.copy_(mean.float())
+        self.feature_std.copy_((squares / n - mean * mean).clamp_min(1e-12).sqrt().float())
+        if not getattr(self, "conditional", False):
+            counts[:] = counts[0]
+        counts[counts.sum(1) == 0] = counts.sum(0)  # a class absent from the batches read: all classes'
+        self.multiplicity_counts.copy_(counts.float().to(self.multiplicity_counts.device))
+        self.statistics_measured.fill_(True)
+
+    def draw_counts(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Multiplicities (B,) drawn from the training set's (per class when conditional)."""
+        rows = labels.long() if getattr(self, "conditional", False) else torch.zeros_like(labels.long())
+        return torch.multinomial(self.multiplicity_counts[rows].clamp_min(0), 1, generator=generator).squeeze(1)
 
     validation_loss_name = "val/d_loss"  # what `loss` is, as validation logs it
 
@@ -296,10 +350,14 @@ class JetGenerator(GenerativeModel):
         gen = [self.test_gen["cloud"].compute().cpu(), self.test_gen["mask"].compute().cpu().bool()]
         for metric in (*self.test_real.values(), *self.test_gen.values()):
             metric.reset()
-        metrics = evaluate_generated(
-            (real[0][0::2], real[1][0::2]), (gen[0][0::2], gen[1][0::2]), (real[0][1::2], real[1][1::2]),
-            jet_radius=self.jet_radius,
-        )
+        try:
+            metrics = evaluate_generated(
+                (real[0][0::2], real[1][0::2]), (gen[0][0::2], gen[1][0::2]), (real[0][1::2], real[1][1::2]),
+                jet_radius=self.jet_radius,
+            )
+        except ValueError as err:  # too few test jets: the user's data options, one line
+            raise UsageError(f"the test split holds {len(real[0])} jets, halved into real and reference samples: "
+                             f"{err}") from err
         self.log_dict({f"test/{k}": float(v) for k, v in metrics.items()}, sync_dist=True)  # equal on every rank
 
     # --- prediction: generated jets beside the real ones ---------------------------------------------------
