@@ -32,7 +32,7 @@ def top_generator(top_jets_file, tmp_path_factory):
 
     try:
         code, _, err = jetzoo_in_process(Capture, patch, "fit", "--model", "epic-fm", "--data.path", top_jets_file,
-                                         "--data.classes", "[top]", "--model.ode_steps", "4", *TINY,
+                                         "--data.classes", "[top]", "--model.ode_steps", "4", "--test_after_fit", "false", *TINY,
                                          "--trainer.default_root_dir", cwd, cwd=cwd)
     finally:
         patch.undo()
