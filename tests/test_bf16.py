@@ -11,6 +11,7 @@ import torch
 
 from helpers import jetzoo_in_process, printed_metrics
 from jetzoo.registry import model_entries
+from jetzoo.testing.model_contract import declares
 from jetzoo.training.precision import cpu_bf16
 
 NO_BF16 = pytest.mark.skipif(not cpu_bf16(), reason="this CPU has no native bfloat16 (avx512_bf16, amx_bf16 or "
@@ -22,7 +23,7 @@ SMALL = ["--data.max_jets", "160", "--data.batch_size", "32", "--data.num_partic
 
 
 @NO_BF16
-@pytest.mark.parametrize("name", sorted(model_entries()))
+@pytest.mark.parametrize("name", [n for n in sorted(model_entries()) if not declares(n, "cpu_variant")])  # as the contract
 def test_every_model_fits_validates_and_tests_in_bf16(name, top_jets_file, tmp_path, capfd, monkeypatch):
     from jetzoo.registry import get_model
 
