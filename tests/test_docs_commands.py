@@ -16,8 +16,8 @@ How each command is parsed (mirroring `jetzoo.cli.main.main`, which drops `--ver
   `jetzoo.cli.lightning.run_lightning` builds (with the real constructor arguments: the CLI
   class is swapped for a subclass that stops once the parser is built). Nothing after the parse
   runs (no checkpoint lookup, no instantiation). One parser serves every line.
-- generate/export/check-plugin: `jetzoo.cli.main._run_argparse` with `add_generate_arguments` /
-  `add_export_arguments` / `add_check_plugin_arguments` and a `run` that only records the namespace
+- generate/export/check-plugin/sample: `jetzoo.cli.main._run_argparse` with `add_generate_arguments` /
+  `add_export_arguments` / `add_check_plugin_arguments` / `add_sample_arguments` and a `run` that only records the namespace
   (check-plugin's DIST must be installed and register entry points); export's `--model` is
   resolved in the registry as the command does.
 - bench: `jetzoo.bench.spec.parse_spec` (what `jetzoo.bench.main` does before it runs anything);
@@ -305,6 +305,8 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
         from jetzoo.generate import add_generate_arguments as add_arguments
     elif name == "check-plugin":
         from jetzoo.testing.check import add_check_plugin_arguments as add_arguments
+    elif name == "sample":
+        from jetzoo.training.sample import add_sample_arguments as add_arguments
     else:
         from jetzoo.export.cli import add_export_arguments as add_arguments
     args, had_help = strip_help(args)
@@ -335,7 +337,7 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
     namespace = run(relaxed=True)
     if not had_help:  # `--help` alone is fine, so with it the other options need not be complete
         namespace = run(relaxed=False)
-    if name == "export" and namespace.model is not None:
+    if name in ("export", "sample") and namespace.model is not None:
         from jetzoo.registry import MODEL_GROUP, resolve_cli_value
 
         resolve_cli_value(MODEL_GROUP, namespace.model)  # run_export_command loads it by this name
@@ -395,7 +397,7 @@ def parse_command(argv: list[str]) -> list[str]:
             raise Rejected(f"`jetzoo {command}` ignores what follows it: {' '.join(args)}")
     elif command in LIGHTNING_SUBCOMMANDS:
         parse_lightning(command, args, notes)
-    elif command in ("generate", "export", "check-plugin"):
+    elif command in ("generate", "export", "check-plugin", "sample"):
         parse_argparse(command, args, notes)
     elif command == "bench":
         parse_bench(args, notes)
