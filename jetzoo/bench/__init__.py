@@ -130,8 +130,13 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     data = DataCache(spec.data)
     dhash = data_hash(spec.data, data.manifest_sha256())
     dims = data.first().dims
-    columns = headline_columns(dims["class_names"], dims.get("background_classes", []), dims.get("signal_efficiencies", (0.5, 0.3)))
-    if spec.rank_by not in columns:
+    generation = is_generative(spec)
+    if generation:  # the generative leaderboard (jetzoo.bench.generative): its own metrics, no ranking test
+        from jetzoo.bench.generative_table import COLUMNS as columns
+    else:
+        columns = headline_columns(dims["class_names"], dims.get("background_classes", []),
+                                   dims.get("signal_efficiencies", (0.5, 0.3)))
+    if not generation and spec.rank_by not in columns:
         from jetzoo.errors import UsageError
 
         raise UsageError(f"rank_by {spec.rank_by!r} is not a column of this data ({', '.join(columns)})")
@@ -164,13 +169,16 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
         reasons = "; ".join(sorted({reason for _, reason in stale}))
         say(f"{len(stale)} finished run(s) were made by other code ({reasons}): kept and marked 'stale' in the "
             f"table; --rerun_stale true re-makes them: {', '.join(run for run, _ in stale)}")
-    write_tables(spec, out, records, columns, info, significance=None)
+    tables = write_generative_tables if generation else write_tables
+    tables(spec, out, records, columns, info, significance=None)
     for model, seed, record in finished_runs(spec, todo, data):
         records[spec.label(model), seed] = record
         if record["status"] == "ok":
             shown = ", ".join(f"{c} {record['metrics'].get(n, float('nan')):.4g}" for c, n in columns.items())
             say(f"{spec.label(model)} seed {seed}: done in {record['wall_s']:.1f} s: {shown}")
-        write_tables(spec, out, records, columns, info, significance=None)
+        tables(spec, out, records, columns, info, significance=None)
+    if generation:
+        return out
     info["test_jets"] = next((r["test_jets"] for r in records.values() if r.get("status") == "ok"), "?")
     significance = final_significance(spec, out, records, columns)
     write_tables(spec, out, records, columns, info, significance)
@@ -190,6 +198,27 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
             for path in plot_validation_curves(curves, out / "plots" / "validation_loss", title=spec.data.name):
                 say(f"plot: {path}")
     return out
+
+
+def is_generative(spec: BenchSpec) -> bool:
+    """A spec of generators only (a tagging spec may not mix them in: one table, one protocol)."""
+    from jetzoo.errors import UsageError
+    from jetzoo.registry import get_model
+
+    tasks = {get_model(m.name).task for m in spec.models}
+    if "generation" in tasks and len(tasks) > 1:
+        raise UsageError(f"the spec mixes generators with {', '.join(sorted(tasks - {'generation'}))} models: one "
+                         "bench runs one kind (a generative spec, or a tagging one)")
+    return tasks == {"generation"}
+
+
+def write_generative_tables(spec: BenchSpec, out: Path, records, columns, info, significance) -> None:
+    from jetzoo.bench import generative_table
+
+    store.write_text(out / "leaderboard.md", generative_table.markdown(spec, records, info))
+    store.write_json(out / "leaderboard.json", {
+        "command": info["command"], "spec": asdict(spec), "data_hash": info["data_hash"], "columns": columns,
+        "runs": [records[k] for k in sorted(records, key=lambda k: (k[0], k[1]))]})
 
 
 def load_runs(spec: BenchSpec, out: Path, records) -> dict[str, list[dict]]:

@@ -112,6 +112,8 @@ class BenchSpec:
     allow_failures: bool = False  # exit 0 although some runs failed (they are listed either way; not in the run key)
     rerun_stale: bool = False  # re-make finished runs made by other code (jetzoo.bench.code_version); else kept, marked
     scheduler: Optional[str] = None  # runs as Dask tasks: tcp://HOST:PORT or local:N (jetzoo.bench.dask_runner; not in the key)
+    cpu_budget_hours: Optional[float] = None  # generators: each run's training CPU time (jetzoo.bench.generative; 1.5)
+    eval_jets: Optional[int] = None  # generators: N of the metrics, at most (jetzoo.bench.generative; 50,000)
 
     @property
     def seed_list(self) -> list[int]:
@@ -132,6 +134,8 @@ class BenchSpec:
         }
         if self.patience is not None:  # absent from the fixed-epochs runs' keys, which stay as they were
             payload["patience"] = self.patience
+        if self.cpu_budget_hours is not None or self.eval_jets is not None:  # the generators' protocol
+            payload.update(cpu_budget_hours=self.cpu_budget_hours, eval_jets=self.eval_jets)
         plan = self.training_plan(model)
         if plan.recipe is not None or model.epochs is not None or model.data_args:  # absent from the older keys too
             payload.update(recipe=plan.recipe and {"name": plan.recipe.name, "sha256": plan.recipe.sha256},

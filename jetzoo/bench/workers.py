@@ -20,7 +20,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from jetzoo.bench import code_version, store
+from jetzoo.bench.generative import bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
 from jetzoo.bench.spec import BenchSpec, ModelSpec
 
@@ -38,7 +41,10 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
     stop = f", stopping after {plan.patience} without improvement" if plan.patience else ""
     say(f"{prefix}: training (at most {plan.max_epochs} epoch(s){stop}{recipe})")
     try:
-        result = bench_model(spec, model, seed, data, prefix)
+        from jetzoo.registry import get_model
+
+        generation = get_model(model.name).task == "generation"
+        result = (bench_generator if generation else bench_model)(spec, model, seed, data, prefix)
     except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
         from jetzoo.registry import describe
 
@@ -51,11 +57,20 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
         return write_failed(spec, model, seed, key, message)
     record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"],
               "code": code_version.identity()}  # after training: every module the run used is imported
-    store.write_predictions(
-        store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
-        result["background_classes"], {"key": key, "model": label, "seed": seed,
-                                       "signal_efficiencies": result["signal_efficiencies"]},
-    )
+    if "generated" in result:  # a generator's jets, in JetNet's layout
+        from jetzoo.datamodules.jetnet_writer import write_jetnet
+        from jetzoo.metrics.generative import jet_mass
+
+        cloud, mask, labels, class_names = result["generated"]
+        pt = np.full(len(cloud), 1000.0)
+        write_jetnet(store.predictions_path(out, label, seed), cloud, mask, class_names, labels, pt,
+                     np.zeros(len(cloud)), jet_mass(cloud, mask) * pt, {"key": key, "model": label, "seed": seed})
+    else:
+        store.write_predictions(
+            store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
+            result["background_classes"], {"key": key, "model": label, "seed": seed,
+                                           "signal_efficiencies": result["signal_efficiencies"]},
+        )
     store.write_json(store.record_path(out, label, seed), record)
     return record
 

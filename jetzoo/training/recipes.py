@@ -35,6 +35,8 @@ class Recipe:
     data_args: dict  # batch_size, and num_particles / particle_features where the recipe sets the inputs
     max_epochs: int | None
     patience: int | None
+    trainer_args: dict = None  # other Trainer options (gradient_clip_val, ...), for `jetzoo bench`
+    callbacks: tuple = ()  # other callbacks, {class_path, init_args}: built by `build_callbacks`
 
     @property
     def sha256(self) -> str:
@@ -61,10 +63,12 @@ def load_recipe(name: str) -> Recipe:
     path = recipe_path(name)
     config = yaml.safe_load(path.read_text()) or {}
     trainer = config.get("trainer", {}) or {}
-    patience = None
+    patience, callbacks = None, []
     for callback in trainer.get("callbacks", []) or []:
         if callback.get("class_path") == EARLY_STOPPING:
             patience = int(callback["init_args"]["patience"])
+        else:
+            callbacks.append(callback)
     return Recipe(
         name=name,
         path=path,
@@ -72,7 +76,22 @@ def load_recipe(name: str) -> Recipe:
         data_args=dict((config.get("data", {}) or {}).get("init_args", {}) or {}),
         max_epochs=trainer.get("max_epochs"),
         patience=patience,
+        trainer_args={k: v for k, v in trainer.items() if k not in ("max_epochs", "callbacks")},
+        callbacks=tuple(callbacks),
     )
+
+
+def build_callbacks(recipe: Recipe | None) -> list:
+    """The recipe's callbacks other than EarlyStopping, instantiated (Lightning's own classes only)."""
+    import importlib
+
+    built = []
+    for callback in (recipe.callbacks if recipe else ()):
+        module, _, name = callback["class_path"].rpartition(".")
+        if not module.startswith("lightning."):
+            raise OptionError(f"recipe {recipe.name}: callback {callback['class_path']} is not one of Lightning's")
+        built.append(getattr(importlib.import_module(module), name)(**(callback.get("init_args") or {})))
+    return built
 
 
 def default_recipe(model_cls) -> str | None:

@@ -1,0 +1,129 @@
+"""One bench run of a generator (issue 22 §5): train within a fixed CPU budget, keep the checkpoint of the best
+validation W1M, generate N jets and report them against the test jets with the JetNet protocol and its truth
+floors (`jetzoo.metrics.generated.evaluate_generated`).
+
+- Budget: `cpu_budget_hours` (spec key, default 1.5, the same for every generator) of this process's CPU time
+  from the start of the fit; training stops at the first batch past it, or at `epochs`.
+- Convergence rule: the epoch of the lowest validation W1M (`val/loss` of the generation task), restored
+  before testing (MPGAN's rule); the record keeps the curve of validation W1M against training CPU time.
+- Test: the test split's jets, alternately into a real and a reference sample; N = min(`eval_jets`, the
+  real sample): N jets generated with the real sample's labels (its classes), timed (µs a jet), and the
+  report of them and of the reference sample against the real one at N.
+- Output: the generated jets as a JetNet-layout file (OUT/predictions/<label>-seed<k>.h5), not committed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import numpy as np
+import torch
+
+from jetzoo.bench import convergence, measure
+from jetzoo.bench.runs import EpochProgress
+from jetzoo.training import model_kwargs_from_data, quiet_trainer
+
+DEFAULT_CPU_BUDGET_HOURS = 1.5
+DEFAULT_EVAL_JETS = 50_000
+
+
+class CpuBudget(L.Callback):
+    """Stops the fit at the first batch after `seconds` of this process's CPU time; records each epoch's
+    (CPU seconds, validation W1M) as the run's learning curve."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.start = seconds, convergence.cpu_seconds()
+        self.curve: list[dict] = []
+        self.exhausted = False
+
+    def used(self) -> float:
+        return convergence.cpu_seconds() - self.start
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.used() >= self.seconds:
+            self.exhausted = True
+            trainer.should_stop = True
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if trainer.sanity_checking:
+            return
+        w1m = trainer.callback_metrics.get("val/w1m")
+        if w1m is not None:
+            self.curve.append({"epoch": trainer.current_epoch + 1, "cpu_s": round(self.used(), 1),
+                               "val_w1m": float(w1m)})
+
+
+def test_jets(datamodule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    clouds, masks, labels = [], [], []
+    for batch in datamodule.test_dataloader():
+        clouds.append(batch["cloud"].float().numpy())
+        masks.append(batch["mask"].bool().numpy())
+        labels.append(batch["label"].numpy())
+    return np.concatenate(clouds), np.concatenate(masks), np.concatenate(labels)
+
+
+def generated_jets(model, labels: np.ndarray, seed: int, batch_size: int = 1024):
+    """(cloud, mask, µs a jet) of len(labels) jets sampled with a generator seeded by `seed`."""
+    generator = torch.Generator().manual_seed(seed)
+    clouds, masks = [], []
+    model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        for chunk in np.array_split(labels, max(1, -(-len(labels) // batch_size))):
+            cloud, mask = model.sample(torch.as_tensor(chunk, dtype=torch.long), generator)
+            clouds.append(cloud.float().numpy())
+            masks.append(mask.bool().numpy())
+    us = 1e6 * (time.perf_counter() - start) / max(len(labels), 1)
+    return np.concatenate(clouds), np.concatenate(masks), us
+
+
+def bench_generator(spec, model_spec, seed: int, data, prefix: str) -> dict:
+    """Train, generate and evaluate one generator run: {"record", "generated": (cloud, mask, labels, class_names)}."""
+    from jetzoo.metrics.generated import evaluate_generated
+    from jetzoo.registry import get_model
+    from jetzoo.training.recipes import build_callbacks
+
+    start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
+    plan = spec.training_plan(model_spec)
+    model_cls = get_model(model_spec.name)
+    datamodule = data.for_view(model_cls.input_view, plan.data_args)
+    L.seed_everything(seed, workers=True, verbose=False)
+    model = model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **{"noise_seed": seed, **plan.model_args}))
+    budget = CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS))
+    best = convergence.BestEpoch()
+    callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]
+    trainer_args = {**((plan.recipe.trainer_args or {}) if plan.recipe else {}), **spec.trainer.kwargs}
+    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **trainer_args)
+    trainer.fit(model, datamodule=datamodule)
+    train_cpu = budget.used()
+    best.restore_best(model)
+
+    cloud, mask, labels = test_jets(datamodule)
+    real = (cloud[0::2], mask[0::2])
+    reference = (cloud[1::2], mask[1::2])
+    n = min(spec.eval_jets or DEFAULT_EVAL_JETS, len(real[0]), len(reference[0]))
+    gen_cloud, gen_mask, us_per_jet = generated_jets(model, labels[0::2][:n], seed)
+    metrics = evaluate_generated((real[0][:n], real[1][:n]), (gen_cloud, gen_mask), (reference[0][:n], reference[1][:n]),
+                                 jet_radius=model.jet_radius, seed=seed, max_jets=n)
+    record = {
+        "status": "ok",
+        "task": "generation",
+        "params": measure.parameter_count(model),
+        "train_jets": int(datamodule.split_sizes["train"]),
+        "test_jets": int(len(labels)),
+        "n_jets": int(metrics.pop("n_jets")),
+        "metrics": metrics,
+        "gen_us_per_jet": us_per_jet,
+        "train_cpu_s": train_cpu,
+        "cpu_budget_exhausted": budget.exhausted,
+        "epochs_run": int(trainer.current_epoch),
+        "best_epoch": best.best_epoch,
+        "curve": budget.curve,
+        "precision": str(trainer.precision),
+        "recipe": plan.recipe.name if plan.recipe else None,
+        "fit_s": time.perf_counter() - start,
+    }
+    record["wall_s"] = time.perf_counter() - start
+    record["cpu_s"] = convergence.cpu_seconds() - cpu_start
+    return {"record": record, "generated": (gen_cloud, gen_mask, labels[0::2][:n], list(model.class_names))}
