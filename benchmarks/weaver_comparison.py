@@ -24,6 +24,7 @@ Weaver's modules take [B, C, P] tensors; `WeaverTagger` below is the thin JetTag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import logging
 import os
@@ -143,24 +144,34 @@ def _infer_call(model, batch):
     model(batch)
 
 
-def interleaved(models: dict[str, nn.Module], batches: list[dict], repeats: int, train: bool) -> dict[str, float]:
-    """Median seconds per batch for each model, the models alternating inside every repeat."""
+def interleaved(models: dict[str, nn.Module], batches: list[dict], repeats: int, train: bool,
+                bf16: frozenset = frozenset()) -> dict[str, float]:
+    """Median seconds per batch for each model, the models alternating inside every repeat; the models named in
+    `bf16` run under bf16 autocast (jetzoo's `--trainer.precision bf16-mixed`), the others in fp32."""
     call = _train_call if train else _infer_call
-    for model in models.values():
+
+    def run(name, model, batch):
+        with torch.autocast("cpu", torch.bfloat16) if name in bf16 else contextlib.nullcontext():
+            call(model, batch)
+
+    for name, model in models.items():
         model.train(train)
         for batch in batches[:3] * 2:  # warm-up (weaver's sequence trimmer needs 5 training calls)
-            call(model, batch)
+            run(name, model, batch)
     times: dict[str, list[float]] = {name: [] for name in models}
     for r in range(repeats):
         batch = batches[r % len(batches)]
         for name, model in models.items():
             start = time.perf_counter()
-            call(model, batch)
+            run(name, model, batch)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def speed_rows(dm, cases, repeats: int) -> list[dict]:
+def speed_rows(dm, cases, repeats: int, precisions=("fp32",), thread_rows=(1,)) -> list[dict]:
+    """One row per (case, mode, threads, precision, implementation). fp32: every implementation in fp32, the
+    like-for-like comparison; bf16: jetzoo under bf16 autocast against weaver-core in fp32 in the same run (jetzoo's
+    throughput at equal accuracy, valid where benchmarks/bf16-accuracy shows it)."""
     rows = []
     for case, batch_size, factories in cases:
         loader = torch.utils.data.DataLoader(dm.datasets["test"], batch_size=batch_size, shuffle=False,
@@ -169,13 +180,20 @@ def speed_rows(dm, cases, repeats: int) -> list[dict]:
         torch.manual_seed(0)
         models = {name: make() for name, make in factories.items()}
         params = {name: sum(p.numel() for p in m.parameters()) for name, m in models.items()}
-        for mode, train in (("train fwd+bwd", True), ("inference", False)):
-            med = interleaved(models, batches, repeats, train)
-            for name, sec in med.items():
-                rows.append({"part": "speed", "case": case, "mode": mode, "batch": batch_size, "impl": name,
-                             "params": params[name], "jets_per_s": round(batch_size / sec, 1),
-                             "ratio_vs_weaver": round(med["weaver"] / sec, 2), "auc": ""})
-                print(rows[-1], flush=True)
+        for threads in thread_rows:
+            torch.set_num_threads(threads)
+            for precision in precisions:
+                bf16 = frozenset({"jetzoo"}) if precision == "bf16" else frozenset()
+                timed = models if precision == "fp32" else {k: models[k] for k in ("jetzoo", "weaver")}
+                for mode, train in (("train fwd+bwd", True), ("inference", False)):
+                    med = interleaved(timed, batches, repeats, train, bf16)
+                    for name, sec in med.items():
+                        rows.append({"part": "speed", "case": case, "mode": mode, "batch": batch_size, "impl": name,
+                                     "threads": threads, "precision": "bf16" if name in bf16 else "fp32",
+                                     "params": params[name], "jets_per_s": round(batch_size / sec, 1),
+                                     "ratio_vs_weaver": round(med["weaver"] / sec, 2), "auc": ""})
+                        print(rows[-1], flush=True)
+    torch.set_num_threads(thread_rows[0])
     return rows
 
 
@@ -259,8 +277,8 @@ def transplant_rows(dm_factory, part_lite, epochs: int, seeds: int) -> list[dict
 
 
 # --- report ---------------------------------------------------------------------------------------
-FIELDS = ["part", "case", "mode", "batch", "impl", "params", "jets_per_s", "ratio_vs_weaver", "auc", "fit_s",
-          "command"]
+FIELDS = ["part", "case", "mode", "batch", "impl", "threads", "precision", "params", "jets_per_s", "ratio_vs_weaver",
+          "auc", "fit_s", "command"]
 
 
 def merged_rows(rows: list[dict], parts: set[str]) -> list[dict]:
@@ -299,11 +317,12 @@ def write_report(rows, args, env: str, n_jets: int):
         "training ratios of 1.6-2.0 (lite) and 1.4-1.9 (full). "
         "`ratio` = jets/s of the implementation / jets/s of weaver-core.",
         "",
-        "| case | batch | mode | implementation | params | jets/s | ratio vs weaver |",
-        "|---|---|---|---|---|---|---|",
+        "| case | batch | mode | threads | precision | implementation | params | jets/s | ratio vs weaver (fp32) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {r['case']} | {r['batch']} | {r['mode']} | {r['impl']} | {r['params']:,} | {r['jets_per_s']} | "
-              f"{r['ratio_vs_weaver']} |" for r in rows if r["part"] == "speed"]
+    lines += [f"| {r['case']} | {r['batch']} | {r['mode']} | {r.get('threads') or 1} | {r.get('precision') or 'fp32'} | "
+              f"{r['impl']} | {r['params']:,} | {r['jets_per_s']} | {r['ratio_vs_weaver']} |"
+              for r in rows if r["part"] == "speed"]
     auc = [r for r in rows if r["part"] == "auc"]
     if auc:
         lines += ["", "Held-out AUC, both trained with the same recipe on the same split:", "",
@@ -374,6 +393,9 @@ def main(argv=None):
                              "from the existing CSV)")
     parser.add_argument("--transplant-seeds", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="3 repeats, timings only")
+    parser.add_argument("--precisions", default="fp32,bf16",
+                        help="fp32 (every implementation) and/or bf16 (jetzoo under autocast vs weaver-core in fp32)")
+    parser.add_argument("--thread-rows", default="1,2", help="torch threads of the speed rows, one set of rows each")
     args = parser.parse_args(argv)
     command = "python benchmarks/weaver_comparison.py " + " ".join(sys.argv[1:] if argv is None else argv)
     torch.manual_seed(0)
@@ -409,7 +431,9 @@ def main(argv=None):
         cases.append(("ParT full", 32, {"jetzoo": part_full[0], "weaver": part_full[1]}))
     repeats = 3 if args.quick else args.repeats
     parts = set(args.parts.split(",")) - ({"auc", "transplant"} if args.quick else set())
-    rows = speed_rows(dm, cases, repeats) if "speed" in parts else []
+    precisions = tuple(args.precisions.split(","))
+    thread_rows = tuple(int(t) for t in args.thread_rows.split(","))
+    rows = speed_rows(dm, cases, repeats, precisions, thread_rows) if "speed" in parts else []
     if "transplant" in parts:
         rows += transplant_rows(datamodule, part_lite, args.epochs, args.transplant_seeds)
     if "auc" in parts:
