@@ -73,6 +73,13 @@ class Roc:
         return np.where(j >= last, y1, interpolated)
 
 
+def signal_efficiency_at(scores, is_signal, background_efficiency: float) -> float:
+    """eps_S at a fixed eps_B (the anomaly-detection convention, eps_B = 1e-2 in arXiv:2212.07347): the ROC's signal
+    efficiency interpolated linearly at eps_B (np.interp over the ROC's points, highest score first)."""
+    roc = resampled_roc(scores, is_signal)
+    return float(np.interp(background_efficiency, roc.fpr[0], roc.tpr[0]))
+
+
 def resampled_roc(scores, is_signal, draws: np.ndarray | None = None, keep: np.ndarray | None = None) -> Roc:
     """The ROC of `scores` for each row of `draws` (R, M) of jet indices (default: every jet once).
 

@@ -45,6 +45,8 @@ from torchmetrics.functional.classification import binary_auroc
 
 from jetzoo.errors import UsageError
 from jetzoo.metrics import RejectionPoint, background_rejection
+from jetzoo.metrics.anomaly import BACKGROUND_EFFICIENCY as ANOMALY_BACKGROUND_EFFICIENCY
+from jetzoo.metrics.roc import signal_efficiency_at
 from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
 
@@ -163,8 +165,8 @@ class AnomalyDetector(BackboneTask, GenerativeModel):
         self.test_labels.update(batch["label"])
 
     def anomaly_metrics(self, scores: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        """{anomaly_auc_<c>, rej30_<c>_vs_bkg, its _lower_bound flag} for every signal class c present,
-        against the background classes."""
+        """{anomaly_auc_<c>, anomaly_eps_s_<c> (eps_S at eps_B = 1e-2), rej30_<c>_vs_bkg, its _lower_bound flag}
+        for every signal class c present, against the background classes."""
         background = [i for i, c in enumerate(self.class_names) if c in self.train_classes]
         if not background:
             raise ValueError(f"train_classes {self.train_classes} name none of the classes {self.class_names}")
@@ -179,6 +181,9 @@ class AnomalyDetector(BackboneTask, GenerativeModel):
             if is_sig.all() or not is_sig.any():
                 continue
             out[f"anomaly_auc_{name}"] = float(binary_auroc(scores[sel], is_sig.long()))
+            # eps_S at eps_B = 1e-2, the convention of arXiv:2212.07347 (jetzoo.metrics.anomaly)
+            out[f"anomaly_eps_s_{name}"] = signal_efficiency_at(scores[sel].double().cpu().numpy(), is_sig.cpu().numpy(),
+                                                                ANOMALY_BACKGROUND_EFFICIENCY)
             rejection = background_rejection(scores[sel].double().cpu().numpy(), is_sig.cpu().numpy(), ANOMALY_SIGNAL_EFFICIENCY)
             point = RejectionPoint(
                 name, tuple(self.train_classes), ANOMALY_SIGNAL_EFFICIENCY, "vs_bkg", rejection.value, rejection.lower_bound,
