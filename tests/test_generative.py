@@ -112,9 +112,10 @@ def test_anomaly_metrics_per_signal_class():
     scores = torch.cat([torch.rand(100), torch.rand(50) + 1.0, torch.rand(50)])
     out = model.anomaly_metrics(scores, labels)
     assert set(out) == {
-        "anomaly_auc_top", "rej30_top_vs_bkg", "rej30_top_vs_bkg_lower_bound",
-        "anomaly_auc_W", "rej30_W_vs_bkg", "rej30_W_vs_bkg_lower_bound",
+        "anomaly_auc_top", "anomaly_eps_s_top", "rej30_top_vs_bkg", "rej30_top_vs_bkg_lower_bound",
+        "anomaly_auc_W", "anomaly_eps_s_W", "rej30_W_vs_bkg", "rej30_W_vs_bkg_lower_bound",
     }  # fmt: skip
+    assert out["anomaly_eps_s_top"] == 1.0  # every top jet scores above every background jet
     # no background jet passes: a lower bound 1 / (1 - 0.16 ** (1 / 100)) from Clopper-Pearson, not inf
     assert float(out["anomaly_auc_top"]) == 1.0 and out["rej30_top_vs_bkg_lower_bound"] == 1.0
     assert out["rej30_top_vs_bkg"] == pytest.approx(1 / (1 - 0.16 ** (1 / 100)))
