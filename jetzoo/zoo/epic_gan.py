@@ -128,11 +128,6 @@ class EPiCGAN(JetGAN):
         self.init_training_statistics(cloud_particles)
         self.register_buffer("min_pt", torch.tensor(0.0))
 
-    def _cond(self, labels: torch.Tensor) -> torch.Tensor:
-        if not self.conditional:
-            return torch.zeros(len(labels), 0, device=labels.device)
-        return F.one_hot(labels.long(), self.num_classes).float()
-
     def on_fit_start(self):
         measured = bool(self.statistics_measured)
         super().on_fit_start()
@@ -146,10 +141,10 @@ class EPiCGAN(JetGAN):
     def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
                  counts: torch.Tensor | None = None):
         n = self.draw_counts(labels, generator) if counts is None else counts
-        mask = (torch.arange(self.num_particles, device=labels.device)[None, :] < n[:, None]).float()
+        mask = self.leading_mask(n, self.num_particles)
         z_global = torch.randn(len(labels), self.hparams.global_dim, generator=generator, device=labels.device)
         z_local = torch.randn(len(labels), self.num_particles, 3, generator=generator, device=labels.device)
-        x = self.generator(z_global, z_local, mask, self._cond(labels))
+        x = self.generator(z_global, z_local, mask, self.condition(labels))
         cloud = x * (self.feature_std / SIGMA_UNITS) + self.feature_mean
         pt = torch.maximum(cloud[..., 2], self.min_pt) * mask
         weights = pt / pt.sum(1, keepdim=True).clamp_min(1e-12)
@@ -158,7 +153,7 @@ class EPiCGAN(JetGAN):
 
     def discriminate(self, cloud, mask, labels) -> torch.Tensor:
         x = (cloud - self.feature_mean) / (self.feature_std / SIGMA_UNITS) * mask.unsqueeze(-1)
-        return self.discriminator(x, mask.to(cloud.dtype), self._cond(labels))
+        return self.discriminator(x, mask.to(cloud.dtype), self.condition(labels))
 
     def configure_optimizers(self):
         betas = tuple(self.hparams.betas)

@@ -35,7 +35,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 
 from jetzoo.zoo.base import configure_adamw
 from jetzoo.zoo.epic import EPiCVelocity
@@ -117,11 +116,6 @@ class FlowMatchingGenerator(JetGenerator):
         return cloud * mask.unsqueeze(-1)
 
     # --- the objective ----------------------------------------------------------------------------------
-    def _cond(self, labels: torch.Tensor) -> torch.Tensor:
-        if not self.conditional:
-            return torch.zeros(len(labels), 0, device=labels.device)
-        return F.one_hot(labels.long(), self.num_classes).float()
-
     def per_jet_loss(self, batch, generator: torch.Generator | None = None) -> torch.Tensor:
         mask = batch["mask"].to(batch["cloud"].dtype)
         x = self.to_flow(batch["cloud"], mask)
@@ -129,7 +123,7 @@ class FlowMatchingGenerator(JetGenerator):
         tau = torch.rand(len(x), generator=generator, device=x.device, dtype=x.dtype)[:, None, None]
         y = (1 - tau) * x + (self.sigma_min + (1 - self.sigma_min) * tau) * z
         target = (1 - self.sigma_min) * z - x
-        v = self.velocity(y, tau[:, 0, 0], mask, self._cond(batch["label"]))
+        v = self.velocity(y, tau[:, 0, 0], mask, self.condition(batch["label"]))
         error = ((v.float() - target.float()) ** 2).sum((1, 2))
         return error / (3 * mask.sum(1).float().clamp_min(1.0))
 
@@ -151,9 +145,9 @@ class FlowMatchingGenerator(JetGenerator):
     def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
                  counts: torch.Tensor | None = None):
         n = self.draw_counts(labels, generator) if counts is None else counts
-        mask = (torch.arange(self.num_particles, device=labels.device)[None, :] < n[:, None]).float()
+        mask = self.leading_mask(n, self.num_particles)
         y = torch.randn(len(labels), self.num_particles, 3, generator=generator, device=labels.device) * mask.unsqueeze(-1)
-        cond = self._cond(labels)
+        cond = self.condition(labels)
         step = -1.0 / self.ode_steps  # tau from 1 (noise) to 0 (data)
         for i in range(self.ode_steps):
             tau = torch.full((len(labels),), 1.0 + i * step, device=labels.device)

@@ -302,6 +302,16 @@ class JetGenerator(GenerativeModel):
         self.multiplicity_counts.copy_(counts.float().to(self.multiplicity_counts.device))
         self.statistics_measured.fill_(True)
 
+    def condition(self, labels: torch.Tensor) -> torch.Tensor:
+        """The class as a one-hot (B, C) when the generator is `conditional`, else an empty (B, 0)."""
+        if not getattr(self, "conditional", False):
+            return torch.zeros(len(labels), 0, device=labels.device)
+        return torch.nn.functional.one_hot(labels.long(), self.num_classes).float()
+
+    def leading_mask(self, counts: torch.Tensor, num_particles: int) -> torch.Tensor:
+        """(B, P) float mask of the counts[b] leading slots."""
+        return (torch.arange(num_particles, device=counts.device)[None, :] < counts[:, None]).float()
+
     def draw_counts(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Multiplicities (B,) drawn from the training set's (per class when conditional)."""
         rows = labels.long() if getattr(self, "conditional", False) else torch.zeros_like(labels.long())

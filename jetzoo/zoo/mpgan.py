@@ -164,11 +164,6 @@ class MPGAN(JetGAN):
                     maxima = torch.maximum(maxima, x.max(0).values)
             self.feature_max.copy_(torch.where(maxima > 0, maxima, torch.ones_like(maxima)))
 
-    def _cond(self, labels: torch.Tensor) -> torch.Tensor:
-        if not self.conditional:
-            return torch.zeros(len(labels), 0, device=labels.device)
-        return F.one_hot(labels.long(), self.num_classes).float()
-
     def scaled(self, cloud: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = cloud / self.feature_max
         return torch.cat([x[..., :2], x[..., 2:] - 0.5], -1) * mask.unsqueeze(-1)
@@ -180,13 +175,13 @@ class MPGAN(JetGAN):
                                         device=labels.device)
         rank = noise[..., 0].argsort(1).argsort(1)  # mask_c: the N particles of smallest first noise feature
         mask = (rank < n[:, None]).float()
-        x = self.generator(noise, mask, self._cond(labels))
+        x = self.generator(noise, mask, self.condition(labels))
         cloud = torch.cat([x[..., :2], (x[..., 2:] + 0.5).clamp_min(0.0)], -1) * self.feature_max
         return cloud * mask.unsqueeze(-1), mask
 
     def discriminate(self, cloud, mask, labels) -> torch.Tensor:
         mask = mask.to(cloud.dtype)
-        return self.discriminator(self.scaled(cloud, mask), mask, self._cond(labels))
+        return self.discriminator(self.scaled(cloud, mask), mask, self.condition(labels))
 
     def discriminator_loss(self, batch, fake, generator: torch.Generator | None = None) -> torch.Tensor:
         real = self.discriminate(batch["cloud"], batch["mask"], batch["label"])
