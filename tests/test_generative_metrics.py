@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from jetzoo.metrics.generated import MIN_JETS, evaluate_generated
-from jetzoo.metrics.generative import classifier_two_sample_test, jet_mass, jet_observables, nsubjettiness
+from jetzoo.metrics.generative import jet_mass, jet_observables, nsubjettiness
+from jetzoo.metrics.two_sample import cloud_two_sample_auc
 from jetzoo.metrics.jetnet_metrics import frechet
 
 
@@ -112,12 +113,14 @@ def test_frechet_distance_with_different_widths():
     assert frechet_distance(x, y) == pytest.approx(0.25 + 1.0, abs=0.05)
 
 
-def test_classifier_two_sample_test():
-    rng = np.random.default_rng(9)
-    same = classifier_two_sample_test(rng.normal(size=(2000, 5)), rng.normal(size=(2000, 5)), epochs=10)
-    disjoint = classifier_two_sample_test(rng.normal(size=(2000, 5)), rng.normal(size=(2000, 5)) + 5.0, epochs=10)
-    assert abs(same - 0.5) < 0.05
-    assert disjoint > 0.99
+def test_the_cloud_two_sample_test_is_permutation_invariant_and_separates_what_differs():
+    real, same = synthetic_clouds(600, 3, seed=20), synthetic_clouds(600, 3, seed=21)
+    other = synthetic_clouds(600, 1, seed=22)
+    assert abs(cloud_two_sample_auc(real, same) - 0.5) < 0.1
+    assert cloud_two_sample_auc(real, other) > 0.9
+    order = np.random.default_rng(0).permutation(real[0].shape[1])  # every jet's particle slots shuffled
+    shuffled = (real[0][:, order], real[1][:, order])
+    assert cloud_two_sample_auc(shuffled, other) == pytest.approx(cloud_two_sample_auc(real, other), abs=1e-3)
 
 
 def test_generated_one_prong_vs_real_three_prong_is_far_from_the_floor():

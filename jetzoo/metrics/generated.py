@@ -1,6 +1,7 @@
 """The report on a generator's jets (issue 22): the JetNet protocol (`jetzoo.metrics.jetnet_metrics`: W1M, W1P,
-W1EFP, FPD, KPD, each with its error), the W1 of tau21 and tau32, and the classifier two-sample test, each
-beside its truth floor: the same metric between two independent samples of real jets.
+W1EFP, FPD, KPD, each with its error), the W1 of tau21 and tau32, and the classifier two-sample test on the
+clouds (`jetzoo.metrics.two_sample`: a fixed PFN with a fixed budget), each beside its truth floor: the same
+metric between two independent samples of real jets.
 
 Every number is measured at one N, stated in the report (`n_jets`): the smallest of the three samples, at most
 50,000 (jetnet's recommended size); the samples are cut to their first N jets. A ratio to a floor means
@@ -13,7 +14,8 @@ import numpy as np
 import scipy.stats
 
 from jetzoo.metrics import jetnet_metrics
-from jetzoo.metrics.generative import _c2st_inputs, as_cloud, classifier_two_sample_test, jet_observables
+from jetzoo.metrics.generative import as_cloud, jet_observables
+from jetzoo.metrics.two_sample import cloud_two_sample_auc
 
 MAX_JETS = 50_000
 MIN_JETS = 100  # FPD's smallest batch (0.4 N) must exceed the 36 EFPs for a covariance
@@ -28,12 +30,11 @@ def _report(real, other, real_features, jet_radius: float, c2st_epochs: int, see
     oa, ob = jet_observables(*real, jet_radius), jet_observables(*other, jet_radius)
     out["w1tau21"] = scipy.stats.wasserstein_distance(oa[:, 1], ob[:, 1])
     out["w1tau32"] = scipy.stats.wasserstein_distance(oa[:, 2], ob[:, 2])
-    out["c2st_auc"] = classifier_two_sample_test(_c2st_inputs(*real, oa), _c2st_inputs(*other, ob), epochs=c2st_epochs,
-                                                 seed=seed)
+    out["c2st_auc"] = cloud_two_sample_auc(real, other, seed=seed, epochs=c2st_epochs)
     return {k: float(v) for k, v in out.items()}
 
 
-def evaluate_generated(real, generated, real_reference, jet_radius: float = 0.8, c2st_epochs: int = 20, seed: int = 0,
+def evaluate_generated(real, generated, real_reference, jet_radius: float = 0.8, c2st_epochs: int = 10, seed: int = 0,
                        efp_jobs: int | None = 1, max_jets: int = MAX_JETS) -> dict[str, float]:
     """Every metric of `generated` against `real`, and `<metric>_floor` of `real_reference` against `real`, at
     N = `n_jets` jets each. Samples: (cloud (N, P, 3), mask (N, P)) or dicts with those keys; numpy or torch."""

@@ -20,9 +20,7 @@ Metrics (lower is better except where noted):
 - `w1p`: mean over the three particle features of the W1 of their distributions over all real
   (unmasked) particles; the per-feature values are `w1p_eta`, `w1p_phi`, `w1p_pt`;
 - `w1tau21`, `w1tau32`: W1 of τ21 and τ32;
-- `c2st_auc`: classifier two-sample test: a small MLP trained to tell real from generated on
-  one half of both samples (observables + the pT-ordered cloud as inputs), AUC on the other
-  half; 0.5 is a perfect generator, 1.0 a trivially separable one.
+- `c2st_auc`: the classifier two-sample test, `jetzoo.metrics.two_sample` (a fixed PFN on the clouds).
 
 The report on a generator, with the JetNet protocol's W1M, W1P, W1EFP, FPD and KPD and every metric's
 truth floor, is `jetzoo.metrics.generated.evaluate_generated`. (A Fréchet distance over the observables
@@ -36,8 +34,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from torch import nn
-from torchmetrics.functional.classification import binary_auroc
 
 from jetzoo.physics import features, kinematics
 
@@ -100,44 +96,3 @@ def jet_observables(cloud, mask, jet_radius: float = 0.8) -> np.ndarray:
         ],
         -1,
     )
-
-
-def _c2st_inputs(cloud: np.ndarray, mask: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    order = np.argsort(-np.where(mask, cloud[..., 2], -np.inf), axis=1, kind="stable")
-    sorted_cloud = np.take_along_axis(cloud, order[..., None], 1)
-    sorted_mask = np.take_along_axis(mask, order, 1)
-    parts = np.concatenate([sorted_cloud, sorted_mask[..., None]], -1).reshape(len(cloud), -1)
-    return np.concatenate([obs, parts], 1)
-
-
-def classifier_two_sample_test(
-    a: np.ndarray, b: np.ndarray, epochs: int = 20, hidden: int = 64, seed: int = 0, lr: float = 3e-3
-) -> float:
-    """AUC, on a held-out half, of an MLP trained to separate feature rows a (N, D) from b (M, D).
-
-    Both samples are cut to the smaller size, standardised with the pooled training-half
-    statistics, split 50/50 with a fixed seed; full-batch Adam for `epochs` * 10 steps.
-    """
-    rng = np.random.default_rng(seed)
-    n = min(len(a), len(b))
-    a, b = a[rng.permutation(len(a))[:n]], b[rng.permutation(len(b))[:n]]
-    half = n // 2
-    x_tr = np.concatenate([a[:half], b[:half]])
-    y_tr = np.concatenate([np.zeros(half), np.ones(half)])
-    x_te = np.concatenate([a[half:], b[half:]])
-    y_te = np.concatenate([np.zeros(n - half), np.ones(n - half)])
-    mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-8
-    to_t = lambda v: torch.as_tensor((v - mu) / sd, dtype=torch.float32)  # noqa: E731
-    # may run inside Lightning's test loop (inference mode): train with gradients explicitly on
-    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
-        torch.manual_seed(seed)
-        net = nn.Sequential(nn.Linear(a.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
-        xt, yt = to_t(x_tr), torch.as_tensor(y_tr, dtype=torch.float32)
-        for _ in range(epochs * 10):
-            opt.zero_grad()
-            nn.functional.binary_cross_entropy_with_logits(net(xt).squeeze(-1), yt).backward()
-            opt.step()
-        with torch.no_grad():
-            scores = net(to_t(x_te)).squeeze(-1)
-    return float(binary_auroc(scores, torch.as_tensor(y_te, dtype=torch.long)))
