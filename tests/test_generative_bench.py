@@ -21,7 +21,7 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
         "data": {"name": "pythia", "args": {"path": str(top_jets_file), "classes": ["top"], "batch_size": 64,
                                             "test_fraction": 0.5, "view": "cloud"}},
         "seeds": 1, "epochs": 3, "cpu_budget_hours": 0.001, "eval_jets": 150, "trainer": {"threads": 1},
-        "plots": False, "out": str(out),
+        "plots": True, "out": str(out),
     }))
     spec, _ = parse_spec(["--config", str(spec_file)])
     run_bench(spec)
@@ -37,6 +37,8 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
     assert metrics["w1m"] > metrics["w1m_floor"]  # a generator trained for seconds is far from the data
     table = (out / "leaderboard.md").read_text()
     assert "| truth |" in table and "| epic-gan | 1 |" in table and "W1EFP" in table
+    for stem in ("distributions", "validation_w1m"):  # MPGAN's figure, and W1M against CPU time
+        assert (out / "plots" / f"{stem}.png").stat().st_size > 1000 and (out / "plots" / f"{stem}.pdf").is_file()
     with h5py.File(store.predictions_path(out, "epic-gan", 0)) as f:
         assert f["particle_features"].shape == (150, 30, 4)
     written = (out / "runs" / "epic-gan-seed0.json").stat().st_mtime_ns

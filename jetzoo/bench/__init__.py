@@ -178,6 +178,9 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
             say(f"{spec.label(model)} seed {seed}: done in {record['wall_s']:.1f} s: {shown}")
         tables(spec, out, records, columns, info, significance=None)
     if generation:
+        if spec.plots:
+            for path in generative_plots(spec, out, records, data):
+                say(f"plot: {path}")
         return out
     info["test_jets"] = next((r["test_jets"] for r in records.values() if r.get("status") == "ok"), "?")
     significance = final_significance(spec, out, records, columns)
@@ -210,6 +213,37 @@ def is_generative(spec: BenchSpec) -> bool:
         raise UsageError(f"the spec mixes generators with {', '.join(sorted(tasks - {'generation'}))} models: one "
                          "bench runs one kind (a generative spec, or a tagging one)")
     return tasks == {"generation"}
+
+
+def generative_plots(spec: BenchSpec, out: Path, records, data) -> list[Path]:
+    """Real against each generator's first finished seed (MPGAN's figure), and validation W1M against CPU time."""
+    import h5py
+    import numpy as np
+
+    from jetzoo.bench.generative import test_jets
+    from jetzoo.plots.generated import plot_generated_distributions, plot_generator_curves
+
+    samples, curves = {}, {}
+    for model in spec.models:
+        label = spec.label(model)
+        done = [s for s in spec.seeds_of(model) if records.get((label, s), {}).get("status") == "ok"]
+        if not done:
+            continue
+        curves[label] = [records[label, s]["curve"] for s in done if records[label, s].get("curve")]
+        path = store.predictions_path(out, label, done[0])
+        if path.is_file():
+            with h5py.File(path) as f:
+                particles = f["particle_features"][:]
+            samples[label] = (particles[..., :3].astype(np.float64), particles[..., 3] > 0.5)
+    paths = []
+    if samples:
+        cloud, mask, _ = test_jets(data.for_view("cloud"))
+        title = f"{spec.data.name}, {', '.join(map(str, spec.data.args.get('classes') or []))}"
+        paths += plot_generated_distributions((cloud[0::2], mask[0::2]), samples, out / "plots" / "distributions", title)
+    curves = {k: v for k, v in curves.items() if v}
+    if curves:
+        paths += plot_generator_curves(curves, out / "plots" / "validation_w1m", spec.data.name)
+    return paths
 
 
 def write_generative_tables(spec: BenchSpec, out: Path, records, columns, info, significance) -> None:

@@ -1,0 +1,71 @@
+"""Figures of the generative leaderboard (issue 22 §5), in the style of the MPGAN paper (arXiv:2106.11535, Fig. 3):
+real jets against each generator's in the jet mass, the particles' eta_rel, phi_rel and pT_rel, and the
+multiplicity; and each generator's validation W1M against its training CPU time, to show whether it converged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from jetzoo.metrics.generative import jet_mass
+from jetzoo.plots.figures import _label, _pyplot, _save, line_styles
+
+PANELS = [("mass", "Relative jet mass $m/p_T$"), ("eta", "Particle $\\eta^{rel}$"), ("phi", "Particle $\\phi^{rel}$"),
+          ("pt", "Particle $p_T^{rel}$"), ("multiplicity", "Particle multiplicity")]
+
+
+def _values(cloud: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    real = mask.astype(bool)
+    return {"mass": jet_mass(cloud, real), "eta": cloud[..., 0][real], "phi": cloud[..., 1][real],
+            "pt": cloud[..., 2][real], "multiplicity": real.sum(1).astype(float)}
+
+
+def plot_generated_distributions(real, samples: dict[str, tuple[np.ndarray, np.ndarray]], stem: Path, title: str = "",
+                                 formats=("png", "pdf")) -> list[Path]:
+    """`real` = (cloud, mask); `samples[model]` = its generated (cloud, mask). One panel per observable."""
+    plt, mplhep = _pyplot()
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(6 * len(PANELS), 6))
+    truth = _values(*real)
+    generated = {model: _values(*sample) for model, sample in samples.items()}
+    styles = line_styles(plt, len(samples))
+    for ax, (key, xlabel) in zip(axes, PANELS):
+        lo, hi = np.quantile(truth[key], [0.001, 0.999]) if key != "multiplicity" else (0.5, real[1].shape[1] + 0.5)
+        bins = np.linspace(lo, hi, 41) if key != "multiplicity" else np.arange(0.5, real[1].shape[1] + 1.5)
+        ax.hist(np.clip(truth[key], lo, hi), bins=bins, density=True, histtype="stepfilled", color="lightgrey",
+                label="real")
+        for (model, values), (color, linestyle) in zip(generated.items(), styles):
+            ax.hist(np.clip(values[key], lo, hi), bins=bins, density=True, histtype="step", color=color, ls=linestyle,
+                    lw=2, label=model)
+        ax.set_xlabel(xlabel)
+        ax.set_yscale("log" if key in ("pt", "eta", "phi") else "linear")
+    axes[0].legend(fontsize=12)
+    _label(mplhep, axes[0], title)
+    fig.tight_layout()
+    paths = _save(fig, stem, formats)
+    plt.close(fig)
+    return paths
+
+
+def plot_generator_curves(curves: dict[str, list[list[dict]]], stem: Path, title: str = "",
+                          formats=("png", "pdf")) -> list[Path]:
+    """`curves[model]` = each seed's [{"epoch", "cpu_s", "val_w1m"}]: validation W1M against training CPU-hours."""
+    plt, mplhep = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 8))
+    for (model, seeds), (color, linestyle) in zip(curves.items(), line_styles(plt, len(curves))):
+        for k, curve in enumerate(seeds):
+            hours = [p["cpu_s"] / 3600 for p in curve]
+            w1m = [p["val_w1m"] for p in curve]
+            ax.plot(hours, w1m, color=color, ls=linestyle, lw=1.5, label=model if k == 0 else None)
+            if w1m:
+                best = int(np.argmin(w1m))
+                ax.plot(hours[best], w1m[best], marker="o", color=color, ms=6)
+    ax.set_xlabel("Training CPU-hours")
+    ax.set_ylabel("Validation $W_1^M$")
+    ax.set_yscale("log")
+    ax.legend(loc="upper right", fontsize=13, title="one line per seed; dot: the checkpoint tested", title_fontsize=11)
+    _label(mplhep, ax, title)
+    fig.tight_layout()
+    paths = _save(fig, stem, formats)
+    plt.close(fig)
+    return paths
