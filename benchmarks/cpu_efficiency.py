@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_profile import batches  # noqa: E402  (the same real jets)
+from cpu_profile import batches, build  # noqa: E402  (the same real jets, the model sized as the CLI does)
 
 from jetzoo.bench.measure import inference_rate, training_rate  # noqa: E402
 from jetzoo.zoo import onednn  # noqa: E402
@@ -72,14 +72,10 @@ def count(fn) -> float:
 
 
 def model_row(name: str, data: list[dict], peaks: dict, seconds: float) -> list[dict]:
-    from jetzoo.registry import create_datamodule, create_model, get_model  # noqa: F401
-
-    cls = get_model(name)
     batch = data[0]
     torch.manual_seed(0)
-    model = create_model(name, num_classes=2, num_particle_features=batch["features"].shape[-1]) \
-        if cls.input_view == "particles" else None
-    if model is None:
+    model = build(name)
+    if model.input_view != "particles":
         return []
     model.eval()
     per_jet = [count(lambda: model(cut(batch, j))) for j in range(min(64, len(batch["label"])))]

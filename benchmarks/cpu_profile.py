@@ -25,15 +25,29 @@ HERE = Path(__file__).resolve().parent
 os.environ.setdefault("JETZOO_CACHE", str(HERE.parent / ".cache"))
 
 
-def batches(batch_size: int, num_particles: int, n: int = 4) -> list[dict]:
+def datamodule(batch_size: int, num_particles: int):
     from jetzoo.generate import ensure_generated
     from jetzoo.registry import create_datamodule
 
     path = str(ensure_generated(recipe="top-landscape", n=4000, seed=1))
     dm = create_datamodule("pythia", path=path, batch_size=batch_size, num_particles=num_particles, view="particles")
     dm.setup("test")
+    return dm
+
+
+def batches(batch_size: int, num_particles: int, n: int = 4) -> list[dict]:
+    dm = datamodule(batch_size, num_particles)
     loader = torch.utils.data.DataLoader(dm.datasets["test"], batch_size=batch_size, collate_fn=dm._collate)
     return [b for _, b in zip(range(n), loader)]
+
+
+def build(model_name: str, num_particles: int = 64):
+    """The registry model sized by the data, as the CLI and the bench size it."""
+    from jetzoo.registry import get_model
+    from jetzoo.training import model_kwargs_from_data
+
+    cls = get_model(model_name)
+    return cls(**model_kwargs_from_data(cls, datamodule(64, num_particles).dims))
 
 
 def step_fn(model, train: bool, precision: str):
@@ -53,11 +67,9 @@ def step_fn(model, train: bool, precision: str):
 
 def profile(model_name: str, batch_size: int, train: bool, precision: str, steps: int, num_particles: int,
             top: int) -> str:
-    from jetzoo.registry import create_model
-
     data = batches(batch_size, num_particles)
     torch.manual_seed(0)
-    model = create_model(model_name, num_classes=2, num_particle_features=data[0]["features"].shape[-1])
+    model = build(model_name, num_particles)
     model.train(train)
     step = step_fn(model, train, precision)
     for b in data * 2:  # warm-up
