@@ -39,3 +39,19 @@ def test_the_single_observable_baseline_picks_the_better_direction_on_real_jets(
     assert out["baseline_auc_top"] == pytest.approx(roc_auc_score(labels == names.index("top"), values), abs=1e-12)
     with pytest.raises(ValueError, match="no single-observable baseline"):
         single_observable_baseline(table.hl[:, :2], ["j_pt", "j_eta"], labels, names, ["QCD"])
+
+
+def test_the_graph_autoencoders_chamfer_score_equals_scipys_on_the_real_particles():
+    import torch
+    from scipy.spatial.distance import cdist
+
+    from jetzoo.zoo.graph_autoencoder import chamfer
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(4, 30, 3)), rng.normal(size=(4, 30, 3))
+    mask = np.arange(30)[None, :] < np.array([30, 12, 5, 1])[:, None]
+    got = chamfer(torch.tensor(x), torch.tensor(y), torch.tensor(mask)).numpy()
+    for k in range(4):
+        d = cdist(x[k][mask[k]], y[k][mask[k]], "sqeuclidean")
+        assert got[k] == pytest.approx(d.min(1).mean() + d.min(0).mean(), rel=1e-12)
+    assert chamfer(torch.tensor(x), torch.tensor(x), torch.tensor(mask)).abs().max() == 0
