@@ -133,19 +133,24 @@ def plot_rocs(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], stem: Path
     return paths
 
 
+def seed_lines(plt, ax, curves: dict[str, list[list[dict]]], x, y) -> None:
+    """One colour per model, one line per seed of (x(point), y(point)), a dot at each seed's lowest y."""
+    for (model, seeds), (color, linestyle) in zip(curves.items(), line_styles(plt, len(curves))):
+        for k, curve in enumerate(seeds):
+            xs, ys = [x(p) for p in curve], [y(p) for p in curve]
+            ax.plot(xs, ys, color=color, ls=linestyle, lw=1.5, label=model if k == 0 else None)
+            if ys:
+                best = int(np.argmin(ys))
+                ax.plot(xs[best], ys[best], marker="o", color=color, ms=6)
+
+
 def plot_validation_curves(curves: dict[str, list[list[dict]]], stem: Path, title: str = "",
                            formats=("png", "pdf")) -> list[Path]:
     """`curves[model]` = each seed's validation curve ([{"epoch", "val_loss", ...}]): validation loss against
     epoch, one colour per model, one line per seed, the best epoch of each marked (issue 23 §1)."""
     plt, mplhep = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 8))
-    for (model, seeds), (color, linestyle) in zip(curves.items(), line_styles(plt, len(curves))):
-        for k, curve in enumerate(seeds):
-            epochs = [p["epoch"] for p in curve]
-            losses = [p["val_loss"] for p in curve]
-            ax.plot(epochs, losses, color=color, ls=linestyle, lw=1.5, label=model if k == 0 else None)
-            best = int(np.argmin(losses))
-            ax.plot(epochs[best], losses[best], marker="o", color=color, ms=6)
+    seed_lines(plt, ax, curves, lambda p: p["epoch"], lambda p: p["val_loss"])
     ax.set_xlabel("Epoch")
     ax.set_ylabel("Validation loss")
     ax.legend(loc="upper right", fontsize=13, title="one line per seed; dot: best epoch (tested)", title_fontsize=11)

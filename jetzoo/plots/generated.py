@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from jetzoo.metrics.generative import jet_mass
-from jetzoo.plots.figures import _label, _pyplot, _save, line_styles
+from jetzoo.plots.figures import _label, _pyplot, _save, line_styles, seed_lines
 
 PANELS = [("mass", "Relative jet mass $m/p_T$"), ("eta", "Particle $\\eta^{rel}$"), ("phi", "Particle $\\phi^{rel}$"),
           ("pt", "Particle $p_T^{rel}$"), ("multiplicity", "Particle multiplicity")]
@@ -52,14 +52,7 @@ def plot_generator_curves(curves: dict[str, list[list[dict]]], stem: Path, title
     """`curves[model]` = each seed's [{"epoch", "cpu_s", "val_w1m"}]: validation W1M against training CPU-hours."""
     plt, mplhep = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 8))
-    for (model, seeds), (color, linestyle) in zip(curves.items(), line_styles(plt, len(curves))):
-        for k, curve in enumerate(seeds):
-            hours = [p["cpu_s"] / 3600 for p in curve]
-            w1m = [p["val_w1m"] for p in curve]
-            ax.plot(hours, w1m, color=color, ls=linestyle, lw=1.5, label=model if k == 0 else None)
-            if w1m:
-                best = int(np.argmin(w1m))
-                ax.plot(hours[best], w1m[best], marker="o", color=color, ms=6)
+    seed_lines(plt, ax, curves, lambda p: p["cpu_s"] / 3600, lambda p: p["val_w1m"])
     ax.set_xlabel("Training CPU-hours")
     ax.set_ylabel("Validation $W_1^M$")
     ax.set_yscale("log")

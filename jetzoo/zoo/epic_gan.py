@@ -126,17 +126,6 @@ class EPiCGAN(JetGAN):
         self.generator = EPiCGenerator(hidden, global_dim, 3, generator_layers, cond_dim)
         self.discriminator = EPiCDiscriminator(hidden, global_dim, discriminator_layers, cond_dim)
         self.init_training_statistics(cloud_particles)
-        self.register_buffer("min_pt", torch.tensor(0.0))
-
-    def on_fit_start(self):
-        measured = bool(self.statistics_measured)
-        super().on_fit_start()
-        if not measured and bool(self.statistics_measured):
-            pts = [b["cloud"][..., 2][b["mask"].bool()] for _, b in zip(range(20), self.trainer.datamodule.train_dataloader())]
-            positive = torch.cat(pts)
-            positive = positive[positive > 0]
-            if len(positive):
-                self.min_pt.fill_(float(positive.min()))
 
     def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
                  counts: torch.Tensor | None = None):

@@ -49,9 +49,9 @@ from jetzoo.metrics.anomaly import BACKGROUND_EFFICIENCY as ANOMALY_BACKGROUND_E
 from jetzoo.metrics.roc import signal_efficiency_at
 from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
+from jetzoo.zoo.generator_statistics import TrainingStatistics
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
-STATISTICS_BATCHES = 200  # training batches read for a generator's preprocessing statistics and multiplicities
 ANOMALY_SIGNAL_EFFICIENCY = 0.3
 
 
@@ -229,7 +229,7 @@ def relative_jet_mass(cloud: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (jet[:, 3] ** 2 - (jet[:, :3] ** 2).sum(-1)).clamp_min(0).sqrt()
 
 
-class JetGenerator(GenerativeModel):
+class JetGenerator(TrainingStatistics, GenerativeModel):
     """Base of the cloud generators. Subclasses implement `generate` and `discriminate`."""
 
     input_view: ClassVar[str] = "cloud"
@@ -261,61 +261,6 @@ class JetGenerator(GenerativeModel):
         """Generated jets to set against a real batch in training: its labels, and its multiplicities for the
         generators that are given them (MPGAN, EPiC-GAN train that way)."""
         return self.generate(batch["label"], generator, batch["mask"].sum(1).long())
-
-    # --- the training set's statistics, for generators that standardise or draw multiplicities ------------
-    def init_training_statistics(self, num_particles: int) -> None:
-        """Buffers (kept in the checkpoint) of the per-feature mean and standard deviation of the real
-        particles and of the multiplicity counts per class (row) and n = 0..P (column), measured once when a fit
-        starts (uniform multiplicities 1..P until then)."""
-        self.register_buffer("feature_mean", torch.zeros(3))
-        self.register_buffer("feature_std", torch.ones(3))
-        counts = torch.ones(self.num_classes, num_particles + 1)
-        counts[:, 0] = 0
-        self.register_buffer("multiplicity_counts", counts)
-        self.register_buffer("statistics_measured", torch.tensor(False))
-
-    def on_fit_start(self):
-        if not hasattr(self, "statistics_measured") or bool(self.statistics_measured):
-            return
-        if self.trainer is None or self.trainer.datamodule is None:
-            return
-        sums, squares, n = torch.zeros(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0
-        counts = torch.zeros_like(self.multiplicity_counts, dtype=torch.float64)
-        for i, batch in enumerate(self.trainer.datamodule.train_dataloader()):
-            if i >= STATISTICS_BATCHES:
-                break
-            mask = batch["mask"].bool()
-            x = batch["cloud"].double()[mask]
-            sums += x.sum(0)
-            squares += (x * x).sum(0)
-            n += len(x)
-            rows = batch["label"].long() if getattr(self, "conditional", False) else torch.zeros_like(batch["label"].long())
-            counts.index_put_((rows, mask.sum(1)), torch.ones(len(rows), dtype=torch.float64), accumulate=True)
-        if n < 2:
-            return
-        mean = sums / n
-        self.feature_mean.copy_(mean.float())
-        self.feature_std.copy_((squares / n - mean * mean).clamp_min(1e-12).sqrt().float())
-        if not getattr(self, "conditional", False):
-            counts[:] = counts[0]
-        counts[counts.sum(1) == 0] = counts.sum(0)  # a class absent from the batches read: all classes'
-        self.multiplicity_counts.copy_(counts.float().to(self.multiplicity_counts.device))
-        self.statistics_measured.fill_(True)
-
-    def condition(self, labels: torch.Tensor) -> torch.Tensor:
-        """The class as a one-hot (B, C) when the generator is `conditional`, else an empty (B, 0)."""
-        if not getattr(self, "conditional", False):
-            return torch.zeros(len(labels), 0, device=labels.device)
-        return torch.nn.functional.one_hot(labels.long(), self.num_classes).float()
-
-    def leading_mask(self, counts: torch.Tensor, num_particles: int) -> torch.Tensor:
-        """(B, P) float mask of the counts[b] leading slots."""
-        return (torch.arange(num_particles, device=counts.device)[None, :] < counts[:, None]).float()
-
-    def draw_counts(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Multiplicities (B,) drawn from the training set's (per class when conditional)."""
-        rows = labels.long() if getattr(self, "conditional", False) else torch.zeros_like(labels.long())
-        return torch.multinomial(self.multiplicity_counts[rows].clamp_min(0), 1, generator=generator).squeeze(1)
 
     validation_loss_name = "val/d_loss"  # what `loss` is, as validation logs it
 

@@ -151,21 +151,9 @@ class MPGAN(JetGAN):
         self.generator = MPGANGenerator(latent, hidden, layers, cond_dim, fe, fn)
         self.discriminator = MPGANDiscriminator(hidden, layers, discriminator_dropout, cond_dim, fe, fn)
         self.init_training_statistics(cloud_particles)
-        self.register_buffer("feature_max", torch.ones(3))
-
-    def on_fit_start(self):
-        measured = bool(self.statistics_measured)
-        super().on_fit_start()
-        if not measured and bool(self.statistics_measured):
-            maxima = torch.zeros(3)
-            for _, batch in zip(range(200), self.trainer.datamodule.train_dataloader()):
-                x = batch["cloud"][batch["mask"].bool()].abs().float()
-                if len(x):
-                    maxima = torch.maximum(maxima, x.max(0).values)
-            self.feature_max.copy_(torch.where(maxima > 0, maxima, torch.ones_like(maxima)))
 
     def scaled(self, cloud: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = cloud / self.feature_max
+        x = cloud / self.feature_absmax
         return torch.cat([x[..., :2], x[..., 2:] - 0.5], -1) * mask.unsqueeze(-1)
 
     def generate(self, labels: torch.Tensor, generator: torch.Generator | None = None,
@@ -176,7 +164,7 @@ class MPGAN(JetGAN):
         rank = noise[..., 0].argsort(1).argsort(1)  # mask_c: the N particles of smallest first noise feature
         mask = (rank < n[:, None]).float()
         x = self.generator(noise, mask, self.condition(labels))
-        cloud = torch.cat([x[..., :2], (x[..., 2:] + 0.5).clamp_min(0.0)], -1) * self.feature_max
+        cloud = torch.cat([x[..., :2], (x[..., 2:] + 0.5).clamp_min(0.0)], -1) * self.feature_absmax
         return cloud * mask.unsqueeze(-1), mask
 
     def discriminate(self, cloud, mask, labels) -> torch.Tensor:
