@@ -20,8 +20,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from jetzoo.bench import code_version, store
 from jetzoo.bench.generative import bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
@@ -57,14 +55,12 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
         return write_failed(spec, model, seed, key, message)
     record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"],
               "code": code_version.identity()}  # after training: every module the run used is imported
-    if "generated" in result:  # a generator's jets, in JetNet's layout
+    if "generated" in result:  # a generator's jets, in JetNet's layout, at pT 1 TeV
         from jetzoo.datamodules.jetnet_writer import write_jetnet
-        from jetzoo.metrics.generative import jet_mass
 
         cloud, mask, labels, class_names = result["generated"]
-        pt = np.full(len(cloud), 1000.0)
-        write_jetnet(store.predictions_path(out, label, seed), cloud, mask, class_names, labels, pt,
-                     np.zeros(len(cloud)), jet_mass(cloud, mask) * pt, {"key": key, "model": label, "seed": seed})
+        write_jetnet(store.predictions_path(out, label, seed), cloud, mask, class_names, labels, 1000.0,
+                     {"key": key, "model": label, "seed": seed})
     else:
         store.write_predictions(
             store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],

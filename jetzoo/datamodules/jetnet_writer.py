@@ -42,12 +42,16 @@ def pt_sorted(cloud: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def write_jetnet(path: str | Path, cloud: np.ndarray, mask: np.ndarray, class_names: list[str], labels: np.ndarray,
-                 jet_pt: np.ndarray, jet_eta: np.ndarray, jet_mass: np.ndarray, attrs: dict) -> Path:
-    """Write the jets; `labels` index `class_names`. Returns the path written."""
+                 jet_pt: float, attrs: dict) -> Path:
+    """Write relative clouds as jets of pT `jet_pt` at eta 0 (their mass: the cloud's m / pT times jet_pt);
+    `labels` index `class_names`. Returns the path written."""
+    from jetzoo.metrics.generative import jet_mass
+
     path = Path(path)
     cloud, mask = pt_sorted(np.asarray(cloud, np.float64), np.asarray(mask, bool))
     particles = np.concatenate([cloud, mask[..., None]], -1).astype(np.float32)
-    jets = [jet_pt, jet_eta, jet_mass, mask.sum(1)]
+    pt = np.full(len(cloud), float(jet_pt))
+    jets = [pt, np.zeros(len(cloud)), jet_mass(cloud, mask) * pt, mask.sum(1)]
     present = sorted(set(np.asarray(labels).tolist()))
     if len(present) > 1:
         types = np.array([jetnet_type(class_names[i]) for i in range(len(class_names))])[np.asarray(labels)]

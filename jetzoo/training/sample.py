@@ -61,7 +61,6 @@ def class_labels(model, classes: str | None, n: int) -> np.ndarray:
 def run_sample_command(args: argparse.Namespace) -> int:
     from jetzoo import __version__
     from jetzoo.datamodules.jetnet_writer import write_jetnet
-    from jetzoo.metrics.generative import jet_mass
     from jetzoo.registry import load_checkpoint
     from jetzoo.registry.checkpoints import registry_name
     from jetzoo.training.checkpoints import local_checkpoint_path
@@ -89,13 +88,12 @@ def run_sample_command(args: argparse.Namespace) -> int:
             masks.append(mask.numpy())
     seconds = time.perf_counter() - start
     cloud, mask = np.concatenate(clouds), np.concatenate(masks).astype(bool)
-    pt = np.full(len(cloud), args.jet_pt if args.jet_pt is not None else float(model.default_jet_pt))
+    pt = args.jet_pt if args.jet_pt is not None else float(model.default_jet_pt)
     class_path = f"{type(model).__module__}.{type(model).__qualname__}"
     attrs = {"generator": args.model, "generator_class": class_path, "registry_name": registry_name(class_path) or "",
              "checkpoint_sha256": _file_sha256(local), "seed": args.seed, "jetzoo_version": __version__,
              "class_names": list(model.class_names)}
-    write_jetnet(out, cloud, mask, list(model.class_names), labels, pt, np.zeros(len(cloud)), jet_mass(cloud, mask) * pt,
-                 attrs)
+    write_jetnet(out, cloud, mask, list(model.class_names), labels, pt, attrs)
     print(f"jetzoo sample: wrote {len(cloud):,} jets ({', '.join(sorted({model.class_names[i] for i in labels}))}) to "
           f"{out} in {seconds:.1f} s ({1e6 * seconds / len(cloud):.0f} µs a jet)")
     return 0
