@@ -19,6 +19,7 @@ import numpy as np
 
 from jetzoo.datamodules.readers.jetnet import CLASS_NAMES, JET_TYPES
 from jetzoo.errors import UsageError
+from jetzoo.physics.kinematics import relative_mass
 
 TYPE_OF_CLASS = {**{name: JET_TYPES.index(code) for code, name in CLASS_NAMES.items()},
                  "top": JET_TYPES.index("t")}  # the top-landscape recipe's name of top jets
@@ -45,13 +46,11 @@ def write_jetnet(path: str | Path, cloud: np.ndarray, mask: np.ndarray, class_na
                  jet_pt: float, attrs: dict) -> Path:
     """Write relative clouds as jets of pT `jet_pt` at eta 0 (their mass: the cloud's m / pT times jet_pt);
     `labels` index `class_names`. Returns the path written."""
-    from jetzoo.metrics.generative import jet_mass
-
     path = Path(path)
     cloud, mask = pt_sorted(np.asarray(cloud, np.float64), np.asarray(mask, bool))
     particles = np.concatenate([cloud, mask[..., None]], -1).astype(np.float32)
     pt = np.full(len(cloud), float(jet_pt))
-    jets = [pt, np.zeros(len(cloud)), jet_mass(cloud, mask) * pt, mask.sum(1)]
+    jets = [pt, np.zeros(len(cloud)), relative_mass(cloud, mask) * pt, mask.sum(1)]
     present = sorted(set(np.asarray(labels).tolist()))
     if len(present) > 1:
         types = np.array([jetnet_type(class_names[i]) for i in range(len(class_names))])[np.asarray(labels)]

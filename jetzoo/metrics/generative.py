@@ -59,12 +59,12 @@ def as_cloud(sample) -> tuple[np.ndarray, np.ndarray]:
 
 def relative_p4(cloud: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(Δη, Δφ, pT fraction) -> massless (px, py, pz, E) around a unit jet at η = φ = 0; padding -> 0."""
-    return kinematics.ptetaphim_to_p4(cloud[..., 2] * mask, cloud[..., 0], cloud[..., 1])
+    return kinematics.relative_p4(cloud, mask)
 
 
 def jet_mass(cloud: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Mass of the jet from its relative cloud, in units of the jet pT."""
-    return kinematics.mass(kinematics.jet_p4(relative_p4(cloud, mask)))
+    """Mass of the jet from its relative cloud, in units of the jet pT (`jetzoo.physics.kinematics.relative_mass`)."""
+    return kinematics.relative_mass(cloud, mask)
 
 
 def nsubjettiness(cloud, mask, jet_radius: float = 0.8) -> np.ndarray:

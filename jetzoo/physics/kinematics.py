@@ -117,3 +117,14 @@ def jet_p4(p4, mask=None):
     if mask is not None:
         p4 = p4 * mask[..., None]
     return p4.sum(-2)
+
+
+def relative_p4(cloud, mask):
+    """A relative cloud (Δη, Δφ, pT / pT_jet) as massless (px, py, pz, E) around a unit jet at η = φ = 0 (the
+    JetNet convention); padded particles give zero vectors."""
+    return ptetaphim_to_p4(cloud[..., 2] * mask, cloud[..., 0], cloud[..., 1])
+
+
+def relative_mass(cloud, mask):
+    """The mass of a jet given as its relative cloud, in units of its pT (JetNet's jet mass of W1M)."""
+    return mass(jet_p4(relative_p4(cloud, mask)))
