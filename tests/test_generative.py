@@ -193,3 +193,22 @@ def test_epic_gan_has_the_authors_parameter_counts():
     model = create_model("epic-gan", num_classes=1)
     assert sum(p.numel() for p in model.generator.parameters()) == 424_850
     assert sum(p.numel() for p in model.discriminator.parameters()) == 313_170
+
+
+def test_epic_fm_samples_with_its_moving_average_after_a_warm_up():
+    """The moving average is updated after every training step with decay min(d, (1 + n) / (10 + n)) and is the
+    network every sample uses, so that validation, test and `jetzoo sample` judge the same weights."""
+    from jetzoo.registry import create_model
+
+    model = create_model("epic-fm", num_classes=1, ema_decay=0.999)
+    assert model.sampling_velocity is model.velocity_ema
+    assert not any(p.requires_grad for p in model.velocity_ema.parameters())
+    before = [p.clone() for p in model.velocity_ema.parameters()]
+    with torch.no_grad():
+        for p in model.velocity.parameters():
+            p.add_(1.0)
+    model.on_train_batch_end(None, None, 0)  # n = 0: decay 1/10
+    for b, p, q in zip(before, model.velocity_ema.parameters(), model.velocity.parameters()):
+        torch.testing.assert_close(p, 0.1 * b + 0.9 * q)
+    assert int(model.ema_updates) == 1
+    assert create_model("epic-fm", num_classes=1).sampling_velocity is not None  # no average: the raw network

@@ -215,8 +215,7 @@ def test_a_generator_recipe_parses_and_builds_what_it_states(name, top_jets_file
     args = config["model"]["init_args"]
     assert (args["lr"], args["weight_decay"], args["scheduler"]) == (lr, decay, schedule)
     assert config["data"]["init_args"]["batch_size"] == batch and config["trainer"]["gradient_clip_val"] == clip
-    (average,) = [c for c in config["trainer"]["callbacks"] if c["class_path"].endswith("EMAWeightAveraging")]
-    assert average["init_args"]["decay"] == ema
+    assert args["ema_decay"] == ema
     model = registry.create_model(model_name, **{k: args[k] for k in ("lr", "weight_decay", "scheduler")})
     model.trainer = _FakeTrainer(max_epochs=1)
     configured = model.configure_optimizers()
