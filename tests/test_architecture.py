@@ -201,3 +201,13 @@ def test_version_starts_without_torch():
             "print(sorted(m for m in ('torch', 'lightning', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["jetzoo 0.1.0", "[]"]
+
+
+def test_a_misspelt_model_is_refused_before_lightning_is_imported():
+    """A wrong `--model` name is a fraction of a second, not the seconds of importing Lightning (`--recipe`'s module
+    lives in `jetzoo.training`, which imports it: only a command that names a recipe loads it)."""
+    code = ("import sys; from jetzoo.cli import main; code = main(['fit', '--model', 'not-a-model', '--print_config']); "
+            "print(code, sorted(m for m in ('torch', 'lightning') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "2 []", done.stdout + done.stderr
+    assert "unknown model 'not-a-model'" in done.stderr

@@ -55,6 +55,8 @@ MISTAKES = [
     ([*FIT, "--model.hiden", "[8]"], "(did you mean --model.hidden?)"),
     ([*FIT, "--trainer.max_epochs", "two"],
      "--trainer.max_epochs: expected int or null, got two"),
+    ([*FIT, "--trainer.max_epochs", "-1"], "--trainer.max_epochs -1: the fit has no end"),  # was an OverflowError
+    ([*FIT, "--trainer.max_epochs", "-1", "--model.scheduler", "flat-decay"], "--model.scheduler flat-decay"),
     ([*FIT, "--data.streaming", "maybe"],
      "--data.streaming: expected bool or 'auto', got maybe"),
     ([*FIT, "--optimizer", "Adamm"], "--optimizer Adamm: not a known class name"),

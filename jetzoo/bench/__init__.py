@@ -33,10 +33,27 @@ from dataclasses import asdict
 from pathlib import Path
 
 from jetzoo.bench import code_version, store
-from jetzoo.bench.runs import DataCache, bench_model, quiet_bench_output, say
+from jetzoo.bench.console import quiet_bench_output, say
 from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_hash, parse_spec
-from jetzoo.bench.workers import finished_runs
-from jetzoo.bench.table import aggregate, csv_text, headline_columns, headline_rejection, markdown, ranked
+
+
+
+def __getattr__(name: str):
+    """The run machinery (Lightning, torch), imported on first use: `jetzoo bench` checks its spec first."""
+    if name in ("DataCache", "bench_model"):
+        from jetzoo.bench import runs
+
+        return getattr(runs, name)
+    if name in ("aggregate", "csv_text", "headline_columns", "headline_rejection", "markdown", "ranked"):
+        from jetzoo.bench import table
+
+        return getattr(table, name)
+    if name == "finished_runs":
+        from jetzoo.bench.workers import finished_runs
+
+        return finished_runs
+    raise AttributeError(f"module 'jetzoo.bench' has no attribute {name!r}")
+
 
 # bumped when significance.json's results change shape, so an older cached file is recomputed
 SIGNIFICANCE_FORMAT = 2
@@ -122,6 +139,10 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     """Every unfinished (model, seed) of `spec`, then the final table and plots; returns OUT."""
     import torch
 
+    from jetzoo.bench.runs import DataCache
+    from jetzoo.bench.table import headline_columns
+    from jetzoo.bench.workers import finished_runs
+
     check_names(spec)
     if spec.trainer.threads:
         torch.set_num_threads(spec.trainer.threads)
@@ -130,9 +151,12 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     data = DataCache(spec.data)
     dhash = data_hash(spec.data, data.manifest_sha256())
     dims = data.first().dims
-    generation = is_generative(spec)
-    if generation:  # the generative leaderboard (jetzoo.bench.generative): its own metrics, no ranking test
+    task = spec_task(spec)
+    generation = task != "tagging"  # generative and anomaly boards: their own metrics and tables, no ranking test
+    if task == "generation":  # the generative leaderboard (jetzoo.bench.generative)
         from jetzoo.bench.generative_table import COLUMNS as columns
+    elif task == "anomaly":  # the anomaly-detection leaderboard (jetzoo.bench.anomaly): columns from the records
+        columns = {}
     else:
         columns = headline_columns(dims["class_names"], dims.get("background_classes", []),
                                    dims.get("signal_efficiencies", (0.5, 0.3)))
@@ -169,14 +193,17 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
         reasons = "; ".join(sorted({reason for _, reason in stale}))
         say(f"{len(stale)} finished run(s) were made by other code ({reasons}): kept and marked 'stale' in the "
             f"table; --rerun_stale true re-makes them: {', '.join(run for run, _ in stale)}")
-    tables = write_generative_tables if generation else write_tables
+    tables = {"generation": write_generative_tables, "anomaly": write_anomaly_tables}.get(task, write_tables)
     tables(spec, out, records, columns, info, significance=None)
     for model, seed, record in finished_runs(spec, todo, data):
         records[spec.label(model), seed] = record
         if record["status"] == "ok":
-            shown = ", ".join(f"{c} {record['metrics'].get(n, float('nan')):.4g}" for c, n in columns.items())
+            named = columns or {k: k for k in record["metrics"] if k.startswith(("auc_", "baseline_auc_"))}
+            shown = ", ".join(f"{c} {record['metrics'].get(n, float('nan')):.4g}" for c, n in named.items())
             say(f"{spec.label(model)} seed {seed}: done in {record['wall_s']:.1f} s: {shown}")
         tables(spec, out, records, columns, info, significance=None)
+    if task == "anomaly":
+        return out
     if generation:
         if spec.plots:
             for path in generative_plots(spec, out, records, data):
@@ -203,16 +230,16 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     return out
 
 
-def is_generative(spec: BenchSpec) -> bool:
-    """A spec of generators only (a tagging spec may not mix them in: one table, one protocol)."""
+def spec_task(spec: BenchSpec) -> str:
+    """The one task of a spec's models: "tagging", "generation" or "anomaly" (one table, one protocol a bench)."""
     from jetzoo.errors import UsageError
     from jetzoo.registry import get_model
 
     tasks = {get_model(m.name).task for m in spec.models}
-    if "generation" in tasks and len(tasks) > 1:
-        raise UsageError(f"the spec mixes generators with {', '.join(sorted(tasks - {'generation'}))} models: one "
-                         "bench runs one kind (a generative spec, or a tagging one)")
-    return tasks == {"generation"}
+    if len(tasks) > 1:
+        raise UsageError(f"the spec mixes {' and '.join(sorted(tasks))} models: one bench runs one kind (a tagging, "
+                         "a generative or an anomaly-detection spec)")
+    return tasks.pop()
 
 
 def generative_plots(spec: BenchSpec, out: Path, records, data) -> list[Path]:
@@ -255,6 +282,16 @@ def write_generative_tables(spec: BenchSpec, out: Path, records, columns, info, 
         "runs": [records[k] for k in sorted(records, key=lambda k: (k[0], k[1]))]})
 
 
+def write_anomaly_tables(spec: BenchSpec, out: Path, records, columns, info, significance) -> None:
+    from jetzoo.bench import anomaly_table
+
+    store.write_text(out / "leaderboard.md", anomaly_table.markdown(spec, records, info))
+    store.write_json(out / "leaderboard.json", {
+        "command": info["command"], "spec": asdict(spec), "data_hash": info["data_hash"],
+        "columns": anomaly_table.columns([r for r in records.values() if r.get("status") == "ok"]),
+        "runs": [records[k] for k in sorted(records, key=lambda k: (k[0], k[1]))]})
+
+
 def load_runs(spec: BenchSpec, out: Path, records) -> dict[str, list[dict]]:
     """label -> the predictions of its finished seeds (spec order), for significance and plots."""
     loaded = {}
@@ -275,6 +312,7 @@ def load_runs(spec: BenchSpec, out: Path, records) -> dict[str, list[dict]]:
 def final_significance(spec: BenchSpec, out: Path, records, columns) -> dict | None:
     """The paired-bootstrap test of every model against the best, cached by the runs it was made from."""
     from jetzoo.bench.significance import paired_bootstrap
+    from jetzoo.bench.table import aggregate, ranked
 
     rows = aggregate(spec, records, columns)
     order = ranked(rows)
@@ -309,6 +347,8 @@ def with_seed_test(results: dict, spec: BenchSpec, rows: list[dict], best: str) 
 
 
 def write_tables(spec: BenchSpec, out: Path, records, columns, info, significance) -> None:
+    from jetzoo.bench.table import aggregate, csv_text, markdown, ranked
+
     rows = aggregate(spec, records, columns)
     info = dict(info)
     ok = [r for r in records.values() if r.get("status") == "ok"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import lightning as L
@@ -10,26 +9,11 @@ import numpy as np
 import torch
 
 from jetzoo.bench import convergence, measure
+from jetzoo.bench.console import quiet_bench_output, say  # noqa: F401 - re-exported: the bench's modules say through it
 from jetzoo.bench.spec import BenchSpec, DataSpec, ModelSpec
 from jetzoo.metrics import bootstrap_intervals, evaluate
 from jetzoo.registry import create_datamodule, get_model
 from jetzoo.training import model_kwargs_from_data, quiet_trainer
-
-
-def say(message: str) -> None:
-    print(f"jetzoo bench: {message}", file=sys.stderr, flush=True)
-
-
-def quiet_bench_output() -> None:
-    """Lightning's info lines (devices, stepping-batch estimates) and tips hidden: the bench prints its own progress."""
-    import logging
-
-    from jetzoo.training.output import VERBOSE_ENV, quiet_output
-
-    quiet_output(False)
-    if __import__("os").environ.get(VERBOSE_ENV) != "1":
-        for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class DataCache:

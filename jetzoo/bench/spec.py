@@ -112,7 +112,7 @@ class BenchSpec:
     allow_failures: bool = False  # exit 0 although some runs failed (they are listed either way; not in the run key)
     rerun_stale: bool = False  # re-make finished runs made by other code (jetzoo.bench.code_version); else kept, marked
     scheduler: Optional[str] = None  # runs as Dask tasks: tcp://HOST:PORT or local:N (jetzoo.bench.dask_runner; not in the key)
-    cpu_budget_hours: Optional[float] = None  # generators: each run's training CPU time (jetzoo.bench.generative; 1.5)
+    cpu_budget_hours: Optional[float] = None  # generators (1.5) and anomaly detectors (none): each run's training CPU time
     eval_jets: Optional[int] = None  # generators: N of the metrics, at most (jetzoo.bench.generative; 50,000)
 
     @property

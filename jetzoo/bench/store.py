@@ -83,6 +83,21 @@ def write_predictions(path: Path, logits: np.ndarray, labels: np.ndarray, class_
     atomic_write(path, write)
 
 
+def write_scores(path: Path, scores: np.ndarray, labels: np.ndarray, class_names, background_classes, attrs: dict) -> None:
+    """An anomaly detector's test scores (higher: more anomalous) and the jets' labels, written atomically."""
+
+    def write(tmp: Path):
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("scores", data=np.asarray(scores, dtype=np.float64))
+            f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64))
+            f.attrs["class_names"] = json.dumps(list(class_names))
+            f.attrs["background_classes"] = json.dumps(list(background_classes))
+            for k, v in attrs.items():
+                f.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
+
+    atomic_write(path, write)
+
+
 def torch_softmax(logits: np.ndarray) -> np.ndarray:
     """float32 probabilities as the model's predict_step gives them (metrics use the logits)."""
     import torch

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jetzoo.bench import code_version, store
+from jetzoo.bench.anomaly import bench_anomaly
 from jetzoo.bench.generative import bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
 from jetzoo.bench.spec import BenchSpec, ModelSpec
@@ -41,8 +42,9 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
     try:
         from jetzoo.registry import get_model
 
-        generation = get_model(model.name).task == "generation"
-        result = (bench_generator if generation else bench_model)(spec, model, seed, data, prefix)
+        task = get_model(model.name).task
+        run = {"generation": bench_generator, "anomaly": bench_anomaly}.get(task, bench_model)
+        result = run(spec, model, seed, data, prefix)
     except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
         from jetzoo.registry import describe
 
@@ -61,6 +63,9 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
         cloud, mask, labels, class_names = result["generated"]
         write_jetnet(store.predictions_path(out, label, seed), cloud, mask, class_names, labels, 1000.0,
                      {"key": key, "model": label, "seed": seed})
+    elif "scores" in result:  # an anomaly detector's scores
+        store.write_scores(store.predictions_path(out, label, seed), result["scores"], result["labels"],
+                           result["class_names"], result["background_classes"], {"key": key, "model": label, "seed": seed})
     else:
         store.write_predictions(
             store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],

@@ -1,6 +1,7 @@
 """Option values the parser accepts by type but that cannot work, refused in one line before anything is
 built, generated or read: the learning rates, the model's widths and dropout, an accelerator this machine
-does not have, and `test`/`validate`/`predict` of a model that was never trained.
+does not have, a fit with no end under a schedule of fixed length, and `test`/`validate`/`predict` of a model
+that was never trained.
 
 Before (issue 24): `--optimizer.lr -1`, `--model.hidden '[-3]'` and `--trainer.accelerator gpu` ended in
 tracebacks, and `jetzoo test --model mlp` without `--ckpt_path` printed a random model's metrics.
@@ -71,6 +72,21 @@ def check_accelerator(trainer) -> None:
         problem = cpu_bf16_problem()
         if problem:
             raise OptionError(f"--trainer.precision {precision}: {problem}; use --trainer.precision 32")
+
+
+FIXED_LENGTH_SCHEDULES = ("cosine", "cosine-warmup", "onecycle", "flat-decay")
+
+
+def check_fit_length(subcommand: str, cfg) -> None:
+    """`--trainer.max_epochs -1` (Lightning: no end) with a schedule spread over the whole fit (the models'
+    default cosine) and no `max_steps`: refused here, in one line, not at the first optimizer step."""
+    trainer = cfg.get("trainer") or {}
+    endless = trainer.get("max_epochs") == -1 and trainer.get("max_steps") in (None, -1)
+    scheduler = _init_args(cfg.get("model")).get("scheduler")
+    if subcommand == "fit" and endless and scheduler in FIXED_LENGTH_SCHEDULES:
+        raise OptionError(f"--trainer.max_epochs -1: the fit has no end, but --model.scheduler {scheduler} spreads "
+                          "over the whole fit; give --trainer.max_epochs N or --trainer.max_steps N, or a schedule "
+                          "of no fixed length (--model.scheduler plateau or none)")
 
 
 def check_trained(subcommand: str, cfg) -> None:

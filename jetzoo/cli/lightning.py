@@ -33,7 +33,7 @@ from jetzoo.training.checkpoints import (
     load_checkpoint_file,
     local_checkpoint_path,
 )
-from jetzoo.cli.checks import check_accelerator, check_learning, check_trained
+from jetzoo.cli.checks import check_accelerator, check_fit_length, check_learning, check_trained
 from jetzoo.errors import UsageError, one_line_parser_error
 from jetzoo.training.output import make_wandb_offline_without_credentials
 from jetzoo.training.prediction_writer import JetPredictionWriter
@@ -178,6 +178,7 @@ class JetzooCLI(LightningCLI):
         cfg = self._subcommand_config()
         check_trained(self.subcommand, cfg)
         check_learning(cfg)
+        check_fit_length(self.subcommand, cfg)
         check_accelerator(cfg.trainer)
         self._check_init_from_options(cfg)
         make_wandb_offline_without_credentials(cfg)

@@ -76,9 +76,12 @@ def lightning_arguments(argv: list[str]) -> list[str]:
     """fit/validate/test/predict's arguments as the Lightning CLI takes them: short names resolved, `--recipe`
     expanded to its config, every class path checked before the parser can import it, loggers' save_dir."""
     from jetzoo.cli.class_paths import check_class_paths
-    from jetzoo.training.recipes import expand_recipe_option
 
-    arguments = expand_recipe_option(resolve_short_names(argv))
+    arguments = resolve_short_names(argv)
+    if any(a.partition("=")[0] == "--recipe" for a in arguments):  # jetzoo.training imports Lightning: seconds
+        from jetzoo.training.recipes import expand_recipe_option
+
+        arguments = expand_recipe_option(arguments)
     check_class_paths(arguments)
     return give_loggers_a_save_dir(arguments)
 

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jetzoo.zoo.dropout import Dropout
 from jetzoo.zoo.gan import JetGAN
 
 NOISE_STD = 0.2  # the authors' sd
@@ -45,7 +46,7 @@ def _mlp(widths: list[int], final_activation: bool, dropout: float) -> nn.Sequen
         if final_activation or i < len(widths) - 2:
             layers.append(nn.LeakyReLU(LEAKY))
         if dropout:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))  # 16-bit masks: nn.Dropout's Bernoulli draws were 57% of a step
     return nn.Sequential(*layers)
 
 

@@ -136,16 +136,17 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
     if scheduler == "none":
         return optimizer
     trainer = module.trainer
+    if scheduler in ("cosine", "cosine-warmup", "onecycle"):
+        total = _fit_steps(trainer, scheduler)
     if scheduler == "cosine":
-        total = max(1, int(trainer.estimated_stepping_batches))
         return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total))
     if scheduler == "cosine-warmup":
-        total = max(1, int(trainer.estimated_stepping_batches))
         return _per_step(optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_warmup_lambda(total)))
     if scheduler == "onecycle":
-        total = max(1, int(trainer.estimated_stepping_batches))
         return _per_step(optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total))
     if scheduler == "flat-decay":
+        if (trainer.max_epochs or 0) < 1:
+            _endless(scheduler, "--trainer.max_epochs N")
         sched = torch.optim.lr_scheduler.LambdaLR(optimizer, flat_decay_lambda(max(1, int(trainer.max_epochs or 1))))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
     if scheduler == "plateau":
@@ -153,6 +154,22 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
                                                            cooldown=2, min_lr=1e-7)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch", "monitor": "val/loss"}}
     raise ValueError(f"unknown scheduler '{scheduler}' (none, cosine, cosine-warmup, onecycle, flat-decay, plateau)")
+
+
+def _fit_steps(trainer, scheduler: str) -> int:
+    """The fit's optimizer steps, which a schedule of fixed length spreads itself over."""
+    steps = trainer.estimated_stepping_batches
+    if not math.isfinite(steps):
+        _endless(scheduler, "--trainer.max_epochs N or --trainer.max_steps N")
+    return max(1, int(steps))
+
+
+def _endless(scheduler: str, give: str):
+    from jetzoo.errors import OptionError
+
+    raise OptionError(f"--model.scheduler {scheduler} spreads over the whole fit, but the fit has no end "
+                      f"(--trainer.max_epochs -1): give {give}, or a schedule of no fixed length "
+                      "(--model.scheduler plateau or none)")
 
 
 def _per_step(optimizer, sched) -> dict:
