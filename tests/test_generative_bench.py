@@ -44,3 +44,13 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
     written = (out / "runs" / "epic-gan-seed0.json").stat().st_mtime_ns
     run_bench(spec)  # resumes: nothing to redo
     assert (out / "runs" / "epic-gan-seed0.json").stat().st_mtime_ns == written
+
+
+def test_the_published_rows_are_those_of_the_boards_one_jet_type_and_in_the_tables_units():
+    from jetzoo.bench.generative_table import COLUMNS, published_rows
+
+    gluon = published_rows(["g"])
+    assert len(gluon) == 5 and all("published, other data (JetNet30)" in row for row in gluon)
+    mpgan = next(row for row in gluon if row.startswith("| MPGAN (arXiv:2106.11535"))
+    assert mpgan.count("|") == len(COLUMNS) + 7 and "| 0.7 ± 0.2 | 0.9 ± 0.3 | 0.7 ± 0.2 |" in mpgan  # ×10⁻³, ×10⁻⁵
+    assert published_rows(["t"])[0].startswith("| MPGAN") and published_rows(["g", "t"]) == published_rows(["W"]) == []
