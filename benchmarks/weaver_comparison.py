@@ -310,11 +310,11 @@ def write_report(rows, args, env: str, n_jets: int):
         f"particles view, {args.num_particles} particles, 7 features; batches taken from the test split.",
         "",
         "Throughput is the median over repeats in which the implementations alternate on the same "
-        "batch; the machine (2 CPU cores) is shared with other processes, so absolute jets/s are noisy "
-        "and only the ratios (measured in one run, under the same load) are meaningful. "
-        "Timings use one torch thread (`--threads`): with other processes on both cores, two OpenMP "
-        "threads made single timings swing by several times. Five runs of the ParticleNet rows gave "
-        "training ratios of 1.6-2.0 (lite) and 1.4-1.9 (full). "
+        "batch, so that load from other processes hits both alike; only the ratios (measured in one run) "
+        "are meaningful. The speed rows are run with the machine's background jobs paused (SIGSTOP); "
+        "their spread over three such runs, and issue 21's targets, are in weaver_spread.md. "
+        "The `threads` column is the torch threads of each row; `bf16` rows run jetzoo under bf16 "
+        "autocast against weaver-core in fp32. "
         "`ratio` = jets/s of the implementation / jets/s of weaver-core.",
         "",
         "| case | batch | mode | threads | precision | implementation | params | jets/s | ratio vs weaver (fp32) |",
