@@ -135,7 +135,9 @@ class EdgeConvBlock(nn.Module):
         edges = torch.relu_(edges)
         for layer in self.layers:
             edges = torch.relu_(layer(edges))
-        agg = torch.bmm(weight[:, None, :], edges.view(n, k, -1)).squeeze(1)  # masked mean over neighbours
+        # masked mean over neighbours: a product and a sum, 2.3-2.8x faster (forward + backward) than the tiny (1, k)
+        # @ (k, C) products of a bmm (issue 21)
+        agg = (edges.view(n, k, -1) * weight[..., None]).sum(1)
         return torch.relu_((h if self.shortcut is None else self.shortcut(h)) + agg)
 
 
