@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import time
 
-import lightning as L
 import numpy as np
 
 from jetzoo.bench import convergence, measure
-from jetzoo.bench.runs import EpochProgress, predict_test
-from jetzoo.training import model_kwargs_from_data, quiet_trainer
+from jetzoo.bench.runs import EpochProgress, build_run, predict_test
+from jetzoo.training import quiet_trainer
 
 
 def hl_test_features(data) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -50,14 +49,9 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str) -> dict:
     """Train, score and evaluate one anomaly-detector run: {"record", "scores", "labels", "class_names", "background_classes"}."""
     from jetzoo.bench.generative import CpuBudget
     from jetzoo.metrics.anomaly import anomaly_report
-    from jetzoo.registry import get_model
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
-    plan = spec.training_plan(model_spec)
-    model_cls = get_model(model_spec.name)
-    datamodule = data.for_view(model_cls.input_view, plan.data_args)
-    L.seed_everything(seed, workers=True, verbose=False)
-    model = model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **plan.model_args))
+    plan, datamodule, model = build_run(spec, model_spec, seed, data)
     patience = plan.patience or 3
     best = convergence.BestEpoch()
     callbacks: list = [EpochProgress(prefix, plan.max_epochs), best, convergence.early_stopping(patience)]

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from jetzoo.bench import convergence, measure
-from jetzoo.bench.runs import EpochProgress
-from jetzoo.training import model_kwargs_from_data, quiet_trainer
+from jetzoo.bench.runs import EpochProgress, build_run
+from jetzoo.training import quiet_trainer
 
 DEFAULT_CPU_BUDGET_HOURS = 1.5
 DEFAULT_EVAL_JETS = 50_000
@@ -81,15 +81,10 @@ def generated_jets(model, labels: np.ndarray, seed: int, batch_size: int = 1024)
 def bench_generator(spec, model_spec, seed: int, data, prefix: str) -> dict:
     """Train, generate and evaluate one generator run: {"record", "generated": (cloud, mask, labels, class_names)}."""
     from jetzoo.metrics.generated import evaluate_generated
-    from jetzoo.registry import get_model
     from jetzoo.training.recipes import build_callbacks
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
-    plan = spec.training_plan(model_spec)
-    model_cls = get_model(model_spec.name)
-    datamodule = data.for_view(model_cls.input_view, plan.data_args)
-    L.seed_everything(seed, workers=True, verbose=False)
-    model = model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **{"noise_seed": seed, **plan.model_args}))
+    plan, datamodule, model = build_run(spec, model_spec, seed, data, noise_seed=seed)
     budget = CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS))
     best = convergence.BestEpoch()
     callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]

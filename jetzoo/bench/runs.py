@@ -108,15 +108,22 @@ def first_test_batch(datamodule) -> dict:
     return next(iter(datamodule.test_dataloader()))
 
 
-def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str) -> dict:
-    """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"}."""
-    start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
+def build_run(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, **defaults):
+    """(training plan, datamodule of the model's view, model seeded by `seed`) of one run; `defaults` are model
+    arguments the plan's own override."""
     plan = spec.training_plan(model_spec)
     model_cls = get_model(model_spec.name)
     datamodule = data.for_view(model_cls.input_view, plan.data_args)
-    dims = datamodule.dims
     L.seed_everything(seed, workers=True, verbose=False)  # the weights depend on the seed
-    model = model_cls(**model_kwargs_from_data(model_cls, dims, **plan.model_args))
+    model = model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **{**defaults, **plan.model_args}))
+    return plan, datamodule, model
+
+
+def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str) -> dict:
+    """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"}."""
+    start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
+    plan, datamodule, model = build_run(spec, model_spec, seed, data)
+    dims = datamodule.dims
     callbacks: list = [EpochProgress(prefix, plan.max_epochs)]
     best = None
     if plan.patience is None:  # the fixed-epochs protocol (the particle-level board): no validation
