@@ -45,22 +45,24 @@ def baseline(data, labels: np.ndarray, class_names: list[str], background: list[
     return single_observable_baseline(hl, names, labels, class_names, background)
 
 
-def bench_anomaly(spec, model_spec, seed: int, data, prefix: str) -> dict:
-    """Train, score and evaluate one anomaly-detector run: {"record", "scores", "labels", "class_names", "background_classes"}."""
-    from jetzoo.bench.generative import CpuBudget
+def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | None = None) -> dict:
+    """Train, score and evaluate one anomaly-detector run: {"record", "scores", "labels", "class_names",
+    "background_classes"}; with its run `key`, resumable (jetzoo.bench.resume)."""
+    from jetzoo.bench.convergence import CpuBudget, RunClock
+    from jetzoo.bench.resume import checkpointing
     from jetzoo.metrics.anomaly import anomaly_report
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data)
     patience = plan.patience or 3
     best = convergence.BestEpoch()
-    callbacks: list = [EpochProgress(prefix, plan.max_epochs), best, convergence.early_stopping(patience)]
-    budget = CpuBudget(3600 * spec.cpu_budget_hours) if spec.cpu_budget_hours else None
-    if budget is not None:
-        callbacks.append(budget)
-    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **spec.trainer.kwargs)
-    trainer.fit(model, datamodule=datamodule)
+    clock = CpuBudget(3600 * spec.cpu_budget_hours) if spec.cpu_budget_hours else RunClock()
+    resumable, ckpt_path, checkpoint_options = checkpointing(spec, spec.label(model_spec), seed, key, prefix)
+    callbacks = [EpochProgress(prefix, plan.max_epochs), best, convergence.early_stopping(patience), clock, *resumable]
+    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **checkpoint_options, **spec.trainer.kwargs)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     fit_seconds = time.perf_counter() - start
+    train_cpu = clock.used()
     best.restore_best(model)
 
     scores, labels = predict_test(model, datamodule)
@@ -77,8 +79,8 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str) -> dict:
         "test_jets": int(len(labels)),
         "metrics": metrics,
         "fit_s": fit_seconds,
-        "train_cpu_s": convergence.cpu_seconds() - cpu_start,
-        "cpu_budget_exhausted": bool(budget and budget.exhausted),
+        "train_cpu_s": train_cpu,
+        "cpu_budget_exhausted": bool(getattr(clock, "exhausted", False)),
         "epochs_run": int(trainer.current_epoch),
         "best_epoch": best.best_epoch,
         "curve": best.curve,
@@ -89,6 +91,7 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str) -> dict:
         "recipe": plan.recipe.name if plan.recipe else None,
     }
     record["wall_s"] = time.perf_counter() - start
-    record["cpu_s"] = convergence.cpu_seconds() - cpu_start
+    record["cpu_s"] = clock.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
+    record["resumed"] = ckpt_path is not None
     return {"record": record, "scores": scores, "labels": labels, "class_names": class_names,
             "background_classes": background}

@@ -44,6 +44,62 @@ class BestEpoch(L.Callback):
         if self.best_state is not None:
             pl_module.load_state_dict(self.best_state)
 
+    def state_dict(self) -> dict:  # in the run's checkpoint (jetzoo.bench.resume): a resumed run keeps its curve and best
+        return {"curve": self.curve, "best_epoch": self.best_epoch, "best_value": self.best_value,
+                "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.curve, self.best_epoch = list(state["curve"]), state["best_epoch"]
+        self.best_value, self.best_state = state["best_value"], state["best_state"]
+
+
+class RunClock(L.Callback):
+    """The CPU seconds a run has trained for, counted across the processes of a resumed run (its checkpoints
+    carry the count)."""
+
+    def __init__(self):
+        self.before, self.start = 0.0, cpu_seconds()
+
+    def used(self) -> float:
+        return self.before + cpu_seconds() - self.start
+
+    def state_dict(self) -> dict:
+        return {"cpu_s": self.used()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.before, self.start = float(state["cpu_s"]), cpu_seconds()
+
+
+class CpuBudget(RunClock):
+    """A RunClock that stops the fit at the first batch after `seconds` of training CPU time, and records each
+    epoch's (CPU seconds, validation W1M) as the run's learning curve (the generators')."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.curve: list[dict] = []
+        self.exhausted = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.used() >= self.seconds:
+            self.exhausted = True
+            trainer.should_stop = True
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if trainer.sanity_checking:
+            return
+        w1m = trainer.callback_metrics.get("val/w1m")
+        if w1m is not None:
+            self.curve.append({"epoch": trainer.current_epoch + 1, "cpu_s": round(self.used(), 1),
+                               "val_w1m": float(w1m)})
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "curve": self.curve, "exhausted": self.exhausted}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.curve, self.exhausted = list(state["curve"]), bool(state["exhausted"])
+
 
 def early_stopping(patience: int) -> L.Callback:
     from lightning.pytorch.callbacks import EarlyStopping

@@ -16,42 +16,16 @@ from __future__ import annotations
 
 import time
 
-import lightning as L
 import numpy as np
 import torch
 
 from jetzoo.bench import convergence, measure
+from jetzoo.bench.convergence import CpuBudget  # noqa: F401 - its home before the bench runs resumed
 from jetzoo.bench.runs import EpochProgress, build_run
 from jetzoo.training import quiet_trainer
 
 DEFAULT_CPU_BUDGET_HOURS = 1.5
 DEFAULT_EVAL_JETS = 50_000
-
-
-class CpuBudget(L.Callback):
-    """Stops the fit at the first batch after `seconds` of this process's CPU time; records each epoch's
-    (CPU seconds, validation W1M) as the run's learning curve."""
-
-    def __init__(self, seconds: float):
-        self.seconds, self.start = seconds, convergence.cpu_seconds()
-        self.curve: list[dict] = []
-        self.exhausted = False
-
-    def used(self) -> float:
-        return convergence.cpu_seconds() - self.start
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.used() >= self.seconds:
-            self.exhausted = True
-            trainer.should_stop = True
-
-    def on_validation_epoch_end(self, trainer, pl_module):
-        if trainer.sanity_checking:
-            return
-        w1m = trainer.callback_metrics.get("val/w1m")
-        if w1m is not None:
-            self.curve.append({"epoch": trainer.current_epoch + 1, "cpu_s": round(self.used(), 1),
-                               "val_w1m": float(w1m)})
 
 
 def test_jets(datamodule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,8 +52,10 @@ def generated_jets(model, labels: np.ndarray, seed: int, batch_size: int = 1024)
     return np.concatenate(clouds), np.concatenate(masks), us
 
 
-def bench_generator(spec, model_spec, seed: int, data, prefix: str) -> dict:
-    """Train, generate and evaluate one generator run: {"record", "generated": (cloud, mask, labels, class_names)}."""
+def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | None = None) -> dict:
+    """Train, generate and evaluate one generator run: {"record", "generated": (cloud, mask, labels, class_names)};
+    with its run `key`, resumable (jetzoo.bench.resume)."""
+    from jetzoo.bench.resume import checkpointing
     from jetzoo.metrics.generated import evaluate_generated
     from jetzoo.training.recipes import build_callbacks
 
@@ -87,10 +63,12 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str) -> dict:
     plan, datamodule, model = build_run(spec, model_spec, seed, data, noise_seed=seed)
     budget = CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS))
     best = convergence.BestEpoch()
-    callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]
-    trainer_args = {**((plan.recipe.trainer_args or {}) if plan.recipe else {}), **spec.trainer.kwargs}
+    resumable, ckpt_path, checkpoint_options = checkpointing(spec, spec.label(model_spec), seed, key, prefix)
+    callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *resumable, *build_callbacks(plan.recipe)]
+    trainer_args = {**((plan.recipe.trainer_args or {}) if plan.recipe else {}), **checkpoint_options,
+                    **spec.trainer.kwargs}
     trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **trainer_args)
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     train_cpu = budget.used()
     best.restore_best(model)
 
@@ -120,5 +98,6 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str) -> dict:
         "fit_s": time.perf_counter() - start,
     }
     record["wall_s"] = time.perf_counter() - start
-    record["cpu_s"] = convergence.cpu_seconds() - cpu_start
+    record["cpu_s"] = budget.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
+    record["resumed"] = ckpt_path is not None
     return {"record": record, "generated": (gen_cloud, gen_mask, labels[0::2][:n], list(model.class_names))}

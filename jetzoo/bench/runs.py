@@ -119,12 +119,18 @@ def build_run(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache
     return plan, datamodule, model
 
 
-def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str) -> dict:
-    """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"}."""
+def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, prefix: str,
+                key: str | None = None) -> dict:
+    """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"};
+    with its run `key`, resumable (jetzoo.bench.resume)."""
+    from jetzoo.bench.resume import checkpointing
+
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data)
     dims = datamodule.dims
-    callbacks: list = [EpochProgress(prefix, plan.max_epochs)]
+    clock = convergence.RunClock()
+    resumable, ckpt_path, checkpoint_options = checkpointing(spec, spec.label(model_spec), seed, key, prefix)
+    callbacks: list = [EpochProgress(prefix, plan.max_epochs), clock, *resumable]
     best = None
     if plan.patience is None:  # the fixed-epochs protocol (the particle-level board): no validation
         validation = {"limit_val_batches": 0}
@@ -132,9 +138,11 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
         best = convergence.BestEpoch()
         callbacks += [best, convergence.early_stopping(plan.patience)]
         validation = {}
-    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **validation, **spec.trainer.kwargs)
-    trainer.fit(model, datamodule=datamodule)
+    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **validation, **checkpoint_options,
+                            **spec.trainer.kwargs)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     fit_seconds = time.perf_counter() - start
+    train_cpu = clock.used()
     if best is not None:
         best.restore_best(model)
     logits, labels = predict_test(model, datamodule)
@@ -170,6 +178,8 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
                       converged=convergence.converged(best.curve, best.best_epoch, plan.patience, plan.max_epochs))
     record["recipe"] = plan.recipe.name if plan.recipe else None
     record["wall_s"] = time.perf_counter() - start
-    record["cpu_s"] = convergence.cpu_seconds() - cpu_start
+    record["train_cpu_s"] = train_cpu  # every process's training of this run, when it was resumed
+    record["cpu_s"] = clock.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
+    record["resumed"] = ckpt_path is not None
     return {"logits": logits, "labels": labels, "class_names": class_names, "background_classes": background,
             "signal_efficiencies": efficiencies, "record": record}

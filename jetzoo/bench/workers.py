@@ -44,7 +44,7 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
 
         task = get_model(model.name).task
         run = {"generation": bench_generator, "anomaly": bench_anomaly}.get(task, bench_model)
-        result = run(spec, model, seed, data, prefix)
+        result = run(spec, model, seed, data, prefix, key=key)
     except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
         from jetzoo.registry import describe
 
@@ -73,6 +73,9 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
                                            "signal_efficiencies": result["signal_efficiencies"]},
         )
     store.write_json(store.record_path(out, label, seed), record)
+    from jetzoo.bench.resume import finished
+
+    finished(spec, label, seed)  # the record is written: the run's checkpoint is not needed any more
     return record
 
 
