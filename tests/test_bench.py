@@ -268,6 +268,8 @@ def test_spec_options_follow_jsonargparse_conventions(tmp_path, top_jets_file, c
         (["--config", "{spec}", "--bootstrap_resamples", "1000000000000"], "{spec}: bootstrap_resamples must be between"),
         (["--config", "{spec}", "--timing_seconds", "-1"], "{spec}: timing_seconds must be between"),
         (["--config", "{spec}", "--epochs", "0"], "{spec}: epochs must be between 1 and"),
+        (["--config", "{spec}", "--cpu_budget_hours", "-1"], "{spec}: cpu_budget_hours must be between 0.001 and"),
+        (["--config", "{spec}", "--eval_jets", "0"], "{spec}: eval_jets must be between 100 and 10,000,000"),
         (["--config", "{spec}", "--workers", "100000"], "{spec}: workers must be at most"),
         (["--config", "{spec}", "--trainer.threads", "0"], "{spec}: trainer.threads must be between 1 and"),
         (["--config", "{spec}", "--models", '[{"name": "mlp", "args": {"body": {"class_path": "torch.nn.Linear"}}}]'],

@@ -57,6 +57,7 @@ MISTAKES = [
      "--trainer.max_epochs: expected int or null, got two"),
     ([*FIT, "--trainer.max_epochs", "-1"], "--trainer.max_epochs -1: the fit has no end"),  # was an OverflowError
     ([*FIT, "--trainer.max_epochs", "-1", "--model.scheduler", "flat-decay"], "--model.scheduler flat-decay"),
+    ([*FIT, "--trainer.max_epochs", "0"], "--trainer.max_epochs 0: the fit would train nothing"),
     ([*FIT, "--data.streaming", "maybe"],
      "--data.streaming: expected bool or 'auto', got maybe"),
     ([*FIT, "--optimizer", "Adamm"], "--optimizer Adamm: not a known class name"),

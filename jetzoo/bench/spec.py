@@ -49,6 +49,8 @@ BOUNDS = (  # (field, lowest, highest)
     ("patience", 1, 100_000),
     ("bootstrap_resamples", 10, 100_000),
     ("timing_seconds", 0.01, 600.0),
+    ("cpu_budget_hours", 0.001, 10_000.0),
+    ("eval_jets", 100, 10_000_000),  # jetzoo.metrics.generated.MIN_JETS: fewer and the metrics' batches are empty
 )
 LEGACY_FLAGS = ("--data-arg", "--model-arg", "--max-epochs", "--seed")
 
@@ -267,7 +269,8 @@ def check_spec(spec: BenchSpec, where: str) -> None:
     for name, low, high in BOUNDS:
         value = getattr(spec, name)
         if value is not None and not low <= value <= high:  # None: an optional number left out (patience)
-            raise UsageError(f"{where}: {name} must be between {low:g} and {high:g}, got {value}")
+            shown = (f"{x:,}" if isinstance(x, int) else f"{x:g}" for x in (low, high))
+            raise UsageError(f"{where}: {name} must be between {next(shown)} and {next(shown)}, got {value}")
     if not re.fullmatch(r"acc|auc|rej[0-9.]+", spec.rank_by):
         raise UsageError(f"{where}: rank_by must be acc, auc or rej<E> (e.g. rej30), got {spec.rank_by!r}")
     if spec.references is not None and spec.references not in REFERENCES:

@@ -78,9 +78,15 @@ FIXED_LENGTH_SCHEDULES = ("cosine", "cosine-warmup", "onecycle", "flat-decay")
 
 
 def check_fit_length(subcommand: str, cfg) -> None:
-    """`--trainer.max_epochs -1` (Lightning: no end) with a schedule spread over the whole fit (the models'
-    default cosine) and no `max_steps`: refused here, in one line, not at the first optimizer step."""
+    """A fit of no length (`--trainer.max_epochs 0` or `max_steps 0`), or of no end (`--trainer.max_epochs -1`, no
+    `max_steps`) under a schedule spread over the whole fit (the models' default cosine): refused here, in one
+    line, not after an untrained model's test or at the first optimizer step."""
     trainer = cfg.get("trainer") or {}
+    if subcommand == "fit" and not trainer.get("fast_dev_run"):
+        for option in ("max_epochs", "max_steps"):
+            if trainer.get(option) == 0:
+                raise OptionError(f"--trainer.{option} 0: the fit would train nothing and then test an untrained model; "
+                                  "give at least 1 (to evaluate a trained model: jetzoo test --ckpt_path ...)")
     endless = trainer.get("max_epochs") == -1 and trainer.get("max_steps") in (None, -1)
     scheduler = _init_args(cfg.get("model")).get("scheduler")
     if subcommand == "fit" and endless and scheduler in FIXED_LENGTH_SCHEDULES:
