@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import yaml
 
 from jetzoo.bench import run_bench, store

@@ -21,7 +21,6 @@ import numpy as np
 
 from jetzoo.bench import convergence, measure
 from jetzoo.bench.runs import EpochProgress, build_run, predict_test
-from jetzoo.training import quiet_trainer
 
 
 def hl_test_features(data) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -48,19 +47,17 @@ def baseline(data, labels: np.ndarray, class_names: list[str], background: list[
 def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | None = None) -> dict:
     """Train, score and evaluate one anomaly-detector run: {"record", "scores", "labels", "class_names",
     "background_classes"}; with its run `key`, resumable (jetzoo.bench.resume)."""
-    from jetzoo.bench.convergence import CpuBudget, RunClock
-    from jetzoo.bench.resume import checkpointing
+    from jetzoo.bench import resume
     from jetzoo.metrics.anomaly import anomaly_report
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data)
     patience = plan.patience or 3
     best = convergence.BestEpoch()
-    clock = CpuBudget(3600 * spec.cpu_budget_hours) if spec.cpu_budget_hours else RunClock()
-    resumable, ckpt_path, checkpoint_options = checkpointing(spec, spec.label(model_spec), seed, key, prefix)
-    callbacks = [EpochProgress(prefix, plan.max_epochs), best, convergence.early_stopping(patience), clock, *resumable]
-    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **checkpoint_options, **spec.trainer.kwargs)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    clock = convergence.CpuBudget(3600 * spec.cpu_budget_hours) if spec.cpu_budget_hours else convergence.RunClock()
+    callbacks = [EpochProgress(prefix, plan.max_epochs), best, convergence.early_stopping(patience), clock]
+    trainer, resumed = resume.fit(spec, model_spec, seed, key, prefix, model, datamodule, callbacks,
+                                  max_epochs=plan.max_epochs)
     fit_seconds = time.perf_counter() - start
     train_cpu = clock.used()
     best.restore_best(model)
@@ -92,6 +89,6 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | Non
     }
     record["wall_s"] = time.perf_counter() - start
     record["cpu_s"] = clock.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
-    record["resumed"] = ckpt_path is not None
+    record["resumed"] = resumed
     return {"record": record, "scores": scores, "labels": labels, "class_names": class_names,
             "background_classes": background}

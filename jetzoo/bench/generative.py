@@ -20,9 +20,7 @@ import numpy as np
 import torch
 
 from jetzoo.bench import convergence, measure
-from jetzoo.bench.convergence import CpuBudget  # noqa: F401 - its home before the bench runs resumed
 from jetzoo.bench.runs import EpochProgress, build_run
-from jetzoo.training import quiet_trainer
 
 DEFAULT_CPU_BUDGET_HOURS = 1.5
 DEFAULT_EVAL_JETS = 50_000
@@ -55,20 +53,18 @@ def generated_jets(model, labels: np.ndarray, seed: int, batch_size: int = 1024)
 def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | None = None) -> dict:
     """Train, generate and evaluate one generator run: {"record", "generated": (cloud, mask, labels, class_names)};
     with its run `key`, resumable (jetzoo.bench.resume)."""
-    from jetzoo.bench.resume import checkpointing
+    from jetzoo.bench import resume
     from jetzoo.metrics.generated import evaluate_generated
     from jetzoo.training.recipes import build_callbacks
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data, noise_seed=seed)
-    budget = CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS))
+    budget = convergence.CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS))
     best = convergence.BestEpoch()
-    resumable, ckpt_path, checkpoint_options = checkpointing(spec, spec.label(model_spec), seed, key, prefix)
-    callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *resumable, *build_callbacks(plan.recipe)]
-    trainer_args = {**((plan.recipe.trainer_args or {}) if plan.recipe else {}), **checkpoint_options,
-                    **spec.trainer.kwargs}
-    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **trainer_args)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]
+    recipe_args = (plan.recipe.trainer_args or {}) if plan.recipe else {}
+    trainer, resumed = resume.fit(spec, model_spec, seed, key, prefix, model, datamodule, callbacks,
+                                  **{"max_epochs": plan.max_epochs, **recipe_args})
     train_cpu = budget.used()
     best.restore_best(model)
 
@@ -99,5 +95,5 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
     }
     record["wall_s"] = time.perf_counter() - start
     record["cpu_s"] = budget.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
-    record["resumed"] = ckpt_path is not None
+    record["resumed"] = resumed
     return {"record": record, "generated": (gen_cloud, gen_mask, labels[0::2][:n], list(model.class_names))}

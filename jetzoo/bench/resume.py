@@ -60,12 +60,20 @@ def resume_point(directory: Path, key: str, prefix: str) -> str | None:
     return str(last)
 
 
-def checkpointing(spec, label: str, seed: int, key: str | None, prefix: str) -> tuple[list, str | None, dict]:
-    """(callbacks, ckpt_path, Trainer options) that make a run resumable; nothing without a run key."""
-    if key is None:
-        return [], None, {}
-    directory = checkpoint_dir(spec.out, label, seed)
-    return [RunCheckpoint(directory, key)], resume_point(directory, key, prefix), {"enable_checkpointing": True}
+def fit(spec, model_spec, seed: int, key: str | None, prefix: str, model, datamodule, callbacks: list, **trainer_kwargs):
+    """Lightning's fit of one bench run, resumable when it has a run `key` (from its checkpoint, if one holds);
+    returns (trainer, whether it resumed). The spec's own Trainer options come last."""
+    from jetzoo.training import quiet_trainer
+
+    ckpt_path = None
+    if key is not None:
+        directory = checkpoint_dir(spec.out, spec.label(model_spec), seed)
+        ckpt_path = resume_point(directory, key, prefix)
+        callbacks = [*callbacks, RunCheckpoint(directory, key)]
+        trainer_kwargs["enable_checkpointing"] = True
+    trainer = quiet_trainer(callbacks=callbacks, **{**trainer_kwargs, **spec.trainer.kwargs})
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    return trainer, ckpt_path is not None
 
 
 def finished(spec, label: str, seed: int) -> None:

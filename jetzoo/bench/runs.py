@@ -13,7 +13,7 @@ from jetzoo.bench.console import quiet_bench_output, say  # noqa: F401 - re-expo
 from jetzoo.bench.spec import BenchSpec, DataSpec, ModelSpec
 from jetzoo.metrics import bootstrap_intervals, evaluate
 from jetzoo.registry import create_datamodule, get_model
-from jetzoo.training import model_kwargs_from_data, quiet_trainer
+from jetzoo.training import model_kwargs_from_data
 
 
 class DataCache:
@@ -123,14 +123,13 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
                 key: str | None = None) -> dict:
     """Train, predict and measure one run: {"logits", "labels", "class_names", "background_classes", "record"};
     with its run `key`, resumable (jetzoo.bench.resume)."""
-    from jetzoo.bench.resume import checkpointing
+    from jetzoo.bench import resume
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data)
     dims = datamodule.dims
     clock = convergence.RunClock()
-    resumable, ckpt_path, checkpoint_options = checkpointing(spec, spec.label(model_spec), seed, key, prefix)
-    callbacks: list = [EpochProgress(prefix, plan.max_epochs), clock, *resumable]
+    callbacks: list = [EpochProgress(prefix, plan.max_epochs), clock]
     best = None
     if plan.patience is None:  # the fixed-epochs protocol (the particle-level board): no validation
         validation = {"limit_val_batches": 0}
@@ -138,9 +137,8 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
         best = convergence.BestEpoch()
         callbacks += [best, convergence.early_stopping(plan.patience)]
         validation = {}
-    trainer = quiet_trainer(max_epochs=plan.max_epochs, callbacks=callbacks, **validation, **checkpoint_options,
-                            **spec.trainer.kwargs)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    trainer, resumed = resume.fit(spec, model_spec, seed, key, prefix, model, datamodule, callbacks,
+                                  max_epochs=plan.max_epochs, **validation)
     fit_seconds = time.perf_counter() - start
     train_cpu = clock.used()
     if best is not None:
@@ -180,6 +178,6 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
     record["wall_s"] = time.perf_counter() - start
     record["train_cpu_s"] = train_cpu  # every process's training of this run, when it was resumed
     record["cpu_s"] = clock.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
-    record["resumed"] = ckpt_path is not None
+    record["resumed"] = resumed
     return {"logits": logits, "labels": labels, "class_names": class_names, "background_classes": background,
             "signal_efficiencies": efficiencies, "record": record}

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from jetzoo.bench import code_version, store
+from jetzoo.bench import code_version, resume, store
 from jetzoo.bench.anomaly import bench_anomaly
 from jetzoo.bench.generative import bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
@@ -73,9 +73,7 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
                                            "signal_efficiencies": result["signal_efficiencies"]},
         )
     store.write_json(store.record_path(out, label, seed), record)
-    from jetzoo.bench.resume import finished
-
-    finished(spec, label, seed)  # the record is written: the run's checkpoint is not needed any more
+    resume.finished(spec, label, seed)  # the record is written: the run's checkpoint is not needed any more
     return record
 
 
