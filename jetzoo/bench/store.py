@@ -66,14 +66,14 @@ def predictions_path(out: Path, label: str, seed: int) -> Path:
     return Path(out) / "predictions" / f"{run_name(label, seed)}.h5"
 
 
-def write_predictions(path: Path, logits: np.ndarray, labels: np.ndarray, class_names, background_classes, attrs: dict) -> None:
-    logits = np.asarray(logits, dtype=np.float32)
-    probs = torch_softmax(logits)
+def _write_run_arrays(path: Path, arrays: dict[str, np.ndarray], labels, class_names, background_classes,
+                      attrs: dict) -> None:
+    """One run's per-jet arrays, its labels, class names and attributes, in one HDF5 file written atomically."""
 
     def write(tmp: Path):
         with h5py.File(tmp, "w") as f:
-            f.create_dataset("logits", data=logits)
-            f.create_dataset("probs", data=probs)
+            for name, values in arrays.items():
+                f.create_dataset(name, data=values)
             f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64))
             f.attrs["class_names"] = json.dumps(list(class_names))
             f.attrs["background_classes"] = json.dumps(list(background_classes))
@@ -81,21 +81,18 @@ def write_predictions(path: Path, logits: np.ndarray, labels: np.ndarray, class_
                 f.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
 
     atomic_write(path, write)
+
+
+def write_predictions(path: Path, logits: np.ndarray, labels: np.ndarray, class_names, background_classes, attrs: dict) -> None:
+    logits = np.asarray(logits, dtype=np.float32)
+    _write_run_arrays(path, {"logits": logits, "probs": torch_softmax(logits)}, labels, class_names,
+                      background_classes, attrs)
 
 
 def write_scores(path: Path, scores: np.ndarray, labels: np.ndarray, class_names, background_classes, attrs: dict) -> None:
-    """An anomaly detector's test scores (higher: more anomalous) and the jets' labels, written atomically."""
-
-    def write(tmp: Path):
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("scores", data=np.asarray(scores, dtype=np.float64))
-            f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64))
-            f.attrs["class_names"] = json.dumps(list(class_names))
-            f.attrs["background_classes"] = json.dumps(list(background_classes))
-            for k, v in attrs.items():
-                f.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
-
-    atomic_write(path, write)
+    """An anomaly detector's test scores (higher: more anomalous) and the jets' labels."""
+    _write_run_arrays(path, {"scores": np.asarray(scores, dtype=np.float64)}, labels, class_names, background_classes,
+                      attrs)
 
 
 def torch_softmax(logits: np.ndarray) -> np.ndarray:
