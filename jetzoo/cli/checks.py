@@ -74,13 +74,12 @@ def check_accelerator(trainer) -> None:
             raise OptionError(f"--trainer.precision {precision}: {problem}; use --trainer.precision 32")
 
 
-FIXED_LENGTH_SCHEDULES = ("cosine", "cosine-warmup", "onecycle", "flat-decay")
-
-
 def check_fit_length(subcommand: str, cfg) -> None:
     """A fit of no length (`--trainer.max_epochs 0` or `max_steps 0`), or of no end (`--trainer.max_epochs -1`, no
     `max_steps`) under a schedule spread over the whole fit (the models' default cosine): refused here, in one
     line, not after an untrained model's test or at the first optimizer step."""
+    from jetzoo.zoo.optimizers import FIXED_LENGTH_SCHEDULES
+
     trainer = cfg.get("trainer") or {}
     if subcommand == "fit" and not trainer.get("fast_dev_run"):
         for option in ("max_epochs", "max_steps"):

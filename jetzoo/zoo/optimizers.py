@@ -130,6 +130,9 @@ def cosine_warmup_lambda(total: int, warmup_fraction: float = 0.1):
     return factor
 
 
+FIXED_LENGTH_SCHEDULES = ("cosine", "cosine-warmup", "onecycle", "flat-decay")  # spread over the whole fit
+
+
 def configure(module, name: str, lr: float, weight_decay: float, scheduler: str) -> dict | torch.optim.Optimizer:
     """What `configure_optimizers` returns for these options (the trainer gives the fit's length)."""
     optimizer = build_optimizer(module, name, lr, weight_decay)
