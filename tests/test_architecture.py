@@ -203,11 +203,16 @@ def test_version_starts_without_torch():
     assert out.splitlines() == ["jetzoo 0.1.0", "[]"]
 
 
-def test_a_misspelt_model_is_refused_before_lightning_is_imported():
-    """A wrong `--model` name is a fraction of a second, not the seconds of importing Lightning (`--recipe`'s module
-    lives in `jetzoo.training`, which imports it: only a command that names a recipe loads it)."""
-    code = ("import sys; from jetzoo.cli import main; code = main(['fit', '--model', 'not-a-model', '--print_config']); "
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "--model", "not-a-model", "--print_config"], "unknown model 'not-a-model'"),
+    (["test", "--model", "mlp", "--ckpt_path", "/no/such.ckpt"], "/no/such.ckpt: no such checkpoint file"),
+])
+def test_a_misspelt_model_or_checkpoint_is_refused_before_lightning_is_imported(argv, message):
+    """A wrong `--model` name or `--ckpt_path` is a fraction of a second, not the seconds of importing Lightning
+    (`--recipe`'s module lives in `jetzoo.training`, which imports it, and a known model's module imports it: only a
+    command that names a recipe loads the one, and the checkpoint is checked before the other)."""
+    code = (f"import sys; from jetzoo.cli import main; code = main({argv!r}); "
             "print(code, sorted(m for m in ('torch', 'lightning') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.splitlines()[-1] == "2 []", done.stdout + done.stderr
-    assert "unknown model 'not-a-model'" in done.stderr
+    assert message in done.stderr

@@ -18,6 +18,7 @@ fit/validate/test/predict are Lightning's CLI (subclass mode); NAME is a registr
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from jetzoo.errors import JetDataError, TrainingError, UsageError
 from jetzoo.registry import DATAMODULE_GROUP, MODEL_GROUP, RegistryError, resolve_cli_value
@@ -72,11 +73,32 @@ def give_loggers_a_save_dir(argv: list[str]) -> list[str]:
     return [*argv, "--trainer.logger.save_dir", root]
 
 
+CKPT_PATH_NAMES = ("last", "best", "hpc")  # Lightning's (and jetzoo's run-directory) names, not files
+
+
+def check_checkpoint_exists(argv: list[str]) -> None:
+    """A local `--ckpt_path` that is no file, refused before the seconds of importing Lightning (the same line
+    jetzoo.io.checkpoints gives later)."""
+    from jetzoo.errors import JetDataError
+
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag != "--ckpt_path" or not (eq or i + 1 < len(argv)):
+            continue
+        value = value if eq else argv[i + 1]
+        local = value[len("file://"):] if value.startswith("file://") else value
+        if value in CKPT_PATH_NAMES or value.startswith("registry") or "://" in local or not local:
+            continue
+        if not Path(local).expanduser().is_file():
+            raise JetDataError(f"{value}: no such checkpoint file")
+
+
 def lightning_arguments(argv: list[str]) -> list[str]:
     """fit/validate/test/predict's arguments as the Lightning CLI takes them: short names resolved, `--recipe`
     expanded to its config, every class path checked before the parser can import it, loggers' save_dir."""
     from jetzoo.cli.class_paths import check_class_paths
 
+    check_checkpoint_exists(argv)  # before the model's module (and Lightning) is imported
     arguments = resolve_short_names(argv)
     if any(a.partition("=")[0] == "--recipe" for a in arguments):  # jetzoo.training imports Lightning: seconds
         from jetzoo.training.recipes import expand_recipe_option
