@@ -98,7 +98,6 @@ def lightning_arguments(argv: list[str]) -> list[str]:
     expanded to its config, every class path checked before the parser can import it, loggers' save_dir."""
     from jetzoo.cli.class_paths import check_class_paths
 
-    check_checkpoint_exists(argv)  # before the model's module (and Lightning) is imported
     arguments = resolve_short_names(argv)
     if any(a.partition("=")[0] == "--recipe" for a in arguments):  # jetzoo.training imports Lightning: seconds
         from jetzoo.training.recipes import expand_recipe_option
@@ -128,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if command in LIGHTNING_SUBCOMMANDS:
+            check_checkpoint_exists(argv[1:])  # a run-time check, before the model's module (and Lightning) is imported
             run_lightning([command] + lightning_arguments(argv[1:]), verbose)
             return 0
         if command in ("models", "datasets"):
