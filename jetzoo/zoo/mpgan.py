@@ -67,6 +67,15 @@ class MPLayer(nn.Module):
         return self.fn(torch.cat([messages, h, cond[:, None, :].expand(b, p, -1)], -1))
 
 
+def message_passing(layers: nn.ModuleList, h: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    """The MP layers in order, a leaky ReLU between them (not after the last): the generator's and the discriminator's."""
+    for i, layer in enumerate(layers):
+        h = layer(h, mask, cond)
+        if i < len(layers) - 1:
+            h = F.leaky_relu(h, LEAKY)
+    return h
+
+
 class MPGANGenerator(nn.Module):
     def __init__(self, latent: int = 32, hidden: int = 32, layers: int = 2, cond_dim: int = 0,
                  fe: tuple[int, ...] = (96, 160, 192), fn: tuple[int, ...] = (256, 256)):
@@ -75,12 +84,7 @@ class MPGANGenerator(nn.Module):
         self.layers = nn.ModuleList(MPLayer(a, b, fe, fn, cond_dim=cond_dim) for a, b in zip(dims[:-1], dims[1:]))
 
     def forward(self, noise: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        h = noise
-        for i, layer in enumerate(self.layers):
-            h = layer(h, mask, cond)
-            if i < len(self.layers) - 1:
-                h = F.leaky_relu(h, LEAKY)
-        return torch.tanh(h) * mask.unsqueeze(-1)
+        return torch.tanh(message_passing(self.layers, noise, mask, cond)) * mask.unsqueeze(-1)
 
 
 class MPGANDiscriminator(nn.Module):
@@ -93,11 +97,7 @@ class MPGANDiscriminator(nn.Module):
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        h = x
-        for i, layer in enumerate(self.layers):
-            h = layer(h, mask, cond)
-            if i < len(self.layers) - 1:
-                h = F.leaky_relu(h, LEAKY)
+        h = message_passing(self.layers, x, mask, cond)
         pooled = (h * mask.unsqueeze(-1)).sum(1)
         return torch.sigmoid(self.head(pooled)).squeeze(-1)
 
