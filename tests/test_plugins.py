@@ -146,6 +146,20 @@ def test_a_clash_disables_only_that_name(installed_plugins, on_path):
     assert "mlp" in runpy.run_path(str(REPO / "tests" / "test_model_contract.py"))["MODELS"]
 
 
+def test_a_distribution_installed_or_removed_after_a_read_is_seen_at_the_next(tmp_path, on_path):
+    """The registry keeps what it read until a sys.path directory changes: an install into a directory
+    already on the path (a new dist-info) is seen at once, and so is its removal."""
+    on_path(tmp_path)
+    assert "late-model" not in registry.list_models()
+    info = tmp_path / "jetzoo_late_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jetzoo-late-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[jetzoo.models]\nlate-model = jetzoo_late:Model\n")
+    assert registry.model_entries()["late-model"].distribution == "jetzoo-late-plugin"
+    shutil.rmtree(info)
+    assert "late-model" not in registry.list_models()
+
+
 def test_catalog_rows_of_a_clash_name_both_distributions():
     ours = registry.Entry("pythia", registry.DATAMODULE_GROUP, "jetzoo.datamodules.pythia:PythiaJetDataModule", "jetzoo")
     theirs = registry.Entry("pythia", registry.DATAMODULE_GROUP, "other.data:Pythia", "other-plugin")

@@ -21,7 +21,9 @@ The result depends only on the installed distributions, so every DDP rank sees t
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib.metadata as md
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -113,22 +115,36 @@ def describe(err: BaseException) -> str:
 
 
 def _entries(group: str) -> dict[str, Entry]:
+    """The group's entries by name, read afresh whenever a directory on sys.path has changed (an install)."""
+    return dict(_scan(group, _path_state()))
+
+
+def _path_state() -> tuple[tuple[str, int, int], ...]:
+    """sys.path with each directory's modification time and link count: installing or removing a
+    distribution adds or deletes its metadata directory in a sys.path directory, which changes both (the
+    count even where the clock that stamps the time is coarser than two quick installs)."""
+    state = []
+    for entry in sys.path:
+        try:
+            stat = os.stat(entry or ".")
+            state.append((entry, stat.st_mtime_ns, stat.st_nlink))
+        except OSError:
+            state.append((entry, -1, -1))
+    return tuple(state)
+
+
+@functools.lru_cache(maxsize=16)
+def _scan(group: str, path_state: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, Entry], ...]:
+    """The entry points of `group` (importlib.metadata lists each distribution once, the first on sys.path,
+    as the import system would import it); a name two distributions claim keeps both as rivals."""
     claims: dict[str, list[Entry]] = {}
-    seen: set[tuple[str, str]] = set()
-    for dist in md.distributions():
-        dist_name = dist.metadata["Name"] or "?"
-        for ep in dist.entry_points:
-            if ep.group != group:
-                continue
-            # the same distribution can be visible twice on sys.path (e.g. editable + build dir)
-            if (dist_name, ep.name) in seen:
-                continue
-            seen.add((dist_name, ep.name))
-            claims.setdefault(ep.name, []).append(Entry(ep.name, group, ep.value, dist_name))
+    for ep in md.entry_points(group=group):
+        dist_name = (ep.dist.name if ep.dist is not None else None) or "?"
+        claims.setdefault(ep.name, []).append(Entry(ep.name, group, ep.value, dist_name))
     found = {}
     for name, (first, *others) in claims.items():
         found[name] = Entry(first.name, group, first.target, first.distribution, tuple(others)) if others else first
-    return dict(sorted(found.items()))
+    return tuple(sorted(found.items()))
 
 
 def _list(group: str, pattern: str) -> list[str]:
