@@ -206,6 +206,10 @@ def test_version_starts_without_torch():
 @pytest.mark.parametrize("argv, message", [
     (["fit", "--model", "not-a-model", "--print_config"], "unknown model 'not-a-model'"),
     (["test", "--model", "mlp", "--ckpt_path", "/no/such.ckpt"], "/no/such.ckpt: no such checkpoint file"),
+    (["sample"], "the following arguments are required: --model, --ckpt_path, --n, --out"),
+    (["sample", "--model", "epic-gan", "--ckpt_path", "/no/such.ckpt", "--n", "9", "--out", "x.h5"], "no such checkpoint"),
+    (["sample", "--model", "epic-gan", "--ckpt_path", sys.executable, "--n", "0", "--out", "x.h5"], "--n must be a positive"),
+    (["export", "--model", "mlp", "--ckpt_path", "/no/such.ckpt", "--out", "x.onnx"], "no such checkpoint file"),
 ])
 def test_a_misspelt_model_or_checkpoint_is_refused_before_lightning_is_imported(argv, message):
     """A wrong `--model` name or `--ckpt_path` is a fraction of a second, not the seconds of importing Lightning

@@ -306,7 +306,7 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
     elif name == "check-plugin":
         from jetzoo.testing.check import add_check_plugin_arguments as add_arguments
     elif name == "sample":
-        from jetzoo.training.sample import add_sample_arguments as add_arguments
+        from jetzoo.cli.sample import add_sample_arguments as add_arguments
     else:
         from jetzoo.export.cli import add_export_arguments as add_arguments
     args, had_help = strip_help(args)

@@ -138,12 +138,14 @@ def main(argv: list[str] | None = None) -> int:
             from jetzoo.generate import add_generate_arguments, run_generate_command
 
             return _run_argparse("generate", add_generate_arguments, run_generate_command, argv[1:])
+        if command in ("export", "sample"):
+            check_checkpoint_exists(argv[1:])  # before torch is imported
         if command == "export":
             from jetzoo.export.cli import add_export_arguments, run_export_command
 
             return _run_argparse("export", add_export_arguments, run_export_command, argv[1:])
         if command == "sample":
-            from jetzoo.training.sample import add_sample_arguments, run_sample_command
+            from jetzoo.cli.sample import add_sample_arguments, run_sample_command
 
             return _run_argparse("sample", add_sample_arguments, run_sample_command, argv[1:])
         if command == "check-plugin":

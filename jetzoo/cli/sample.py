@@ -7,6 +7,9 @@ without class conditioning samples the one kind of jet it learnt, so it takes a 
 relative (eta_rel, phi_rel, pT_rel); `jet_features` gives each jet pT = --jet_pt (default: the model's
 `default_jet_pt`), eta 0, its mass = (m / pT of the cloud) x pT and its multiplicity. Provenance attributes:
 the checkpoint's sha256, the model's registry name and class path, the seed, the jetzoo version.
+
+A command of the `cli` room: its arguments and their checks import neither torch nor Lightning, so a mistake
+on the command line is answered at once; the checkpoint, torch and the writer are imported once they pass.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from jetzoo.errors import UsageError
 
@@ -59,12 +61,6 @@ def class_labels(model, classes: str | None, n: int) -> np.ndarray:
 
 
 def run_sample_command(args: argparse.Namespace) -> int:
-    from jetzoo import __version__
-    from jetzoo.datamodules.jetnet_writer import write_jetnet
-    from jetzoo.registry import load_checkpoint
-    from jetzoo.registry.checkpoints import registry_name
-    from jetzoo.training.checkpoints import local_checkpoint_path
-
     if args.n < 1:
         raise UsageError(f"--n must be a positive number of jets, got {args.n}")
     if args.batch_size < 1:
@@ -72,6 +68,15 @@ def run_sample_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".hdf5", ".h5"):
         raise UsageError(f"--out {args.out}: the JetNet layout is an HDF5 file; name it .hdf5 or .h5")
+
+    import torch
+
+    from jetzoo import __version__
+    from jetzoo.datamodules.jetnet_writer import write_jetnet
+    from jetzoo.registry import load_checkpoint
+    from jetzoo.registry.checkpoints import registry_name
+    from jetzoo.training.checkpoints import local_checkpoint_path
+
     local = local_checkpoint_path(args.ckpt_path, args.allow_remote_checkpoint)
     model = load_checkpoint(args.model, str(local)).eval()
     if getattr(model, "task", None) != "generation":
