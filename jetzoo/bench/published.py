@@ -303,6 +303,17 @@ PUBLISHED_RESULTS: tuple[PublishedResult, ...] = (
                       _COMPARISON_NOTE + "; energy flow network (arXiv:1810.05165)"),
     *_comparison_rows("CNN", "0.930789603960396", "0.9813976707042735", ("913.6380090497738", "14.497354587735504"),
                       _COMPARISON_NOTE + "; jet-image CNN"),
+    # a dense network on high-level features (N-subjettiness of an M-body basis and the jet mass; Moore,
+    # Nordstrom, Varma, Fairbairn, arXiv:1807.04769), the published kin of jetzoo's mlp and perceptron
+    *_comparison_rows("Multi-body N-subjettiness 8", "0.929519801980198", "0.9808581661093764",
+                      ("866.5836909871244", "14.694401619109543"),
+                      _COMPARISON_NOTE + "; a DNN on high-level features: N-subjettiness of an 8-body basis and the jet "
+                      "mass (arXiv:1807.04769)"),
+    *_comparison_rows("Multi-body N-subjettiness 6", "0.9250891089108911", "0.9788940456180855",
+                      ("791.8196078431372", "17.880235292084976"),
+                      _COMPARISON_NOTE + "; the same with a 6-body basis (arXiv:1807.04769)"),
+    *_comparison_rows("TopoDNN", "0.9157202970297029", "0.9713277999323696", ("295.19590643274853", "4.8624576960181916"),
+                      _COMPARISON_NOTE + "; a DNN on the pT-ordered constituents (arXiv:1704.02124)"),
     *_jetclass_rows("PFN", "0.772", "0.9714", ("2924", "841", "75", "198", "265", "797", "721", "189", "159")),
     *_jetclass_rows("P-CNN", "0.809", "0.9789", ("4890", "1276", "88", "474", "947", "2907", "2304", "241", "204")),
     *_jetclass_rows("ParticleNet", "0.844", "0.9849",
