@@ -43,12 +43,13 @@ NO_KIN = {
 
 
 def ours(board: dict) -> dict[str, tuple[float, float, int]]:
-    """{model: (mean AUC, sd over seeds or nan, seeds)} of the rows with at least one finished seed."""
+    """{model: (mean AUC, sd over seeds or nan, seeds)} of the rows with at least one finished seed made by
+    the board's code (a stale run, made by older code and waiting to be re-made, is left out)."""
     out = {}
     for row in board["rows"]:
         auc = row.get("auc") or {}
         values = auc.get("values") or []
-        if values:
+        if values and not row.get("stale"):
             sd = auc.get("std")
             out[row["model"]] = (float(auc["mean"]), float("nan") if sd is None else float(sd), len(values))
     return out
@@ -87,7 +88,7 @@ def report(board: dict) -> str:
                      f"{their_rank[m]} | {KIN[m][1]} |")
     waiting = [m for m in KIN if m not in mine]
     lines += ["", "Not compared: " + "; ".join(
-        [f"{m} ({why})" for m, why in NO_KIN.items()] + [f"{m} (no finished seed yet)" for m in waiting]) + "."]
+        [f"{m} ({why})" for m, why in NO_KIN.items()] + [f"{m} (no finished seed of the current code yet)" for m in waiting]) + "."]
     if len(both) >= 2:
         names = sorted(both)
         tau, p = kendalltau([our_rank[m] for m in names], [their_rank[m] for m in names])
