@@ -186,6 +186,34 @@ def test_a_fit_with_the_ranger_recipe_trains_resumes_and_keeps_weavers_schedule(
         assert lr == pytest.approx(1e-2 * factor(epoch), rel=1e-6), (epoch, lr)
 
 
+def test_a_ranger_fit_stopped_and_resumed_ends_with_the_uninterrupted_weights(top_jets_file, capfd, monkeypatch, tmp_path):
+    """Ranger's Lookahead keeps slow weights and a step count beside RAdam's state; the checkpoint carries
+    both, so 4 epochs in one go and 2 + 2 through `--ckpt_path last` end bit for bit the same. Its k = 6
+    synchronisation falls in the resumed half (2 steps an epoch), on slow weights saved by the first."""
+    from helpers import jetzoo_in_process
+
+    args = ["fit", "--model", "mlp", "--model.optimizer", "ranger", "--model.scheduler", "none", "--model.dropout", "0.2",
+            "--data.path", top_jets_file,
+            "--data.batch_size", "64", "--data.max_jets", "1000", "--trainer.limit_train_batches", "2",
+            "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--test_after_fit", "false"]
+    finals = []
+    for name, runs in (("whole", [["--trainer.max_epochs", "4"]]),
+                       ("resumed", [["--trainer.max_epochs", "2"], ["--trainer.max_epochs", "4", "--ckpt_path", "last"]])):
+        (tmp_path / name).mkdir()
+        for extra in runs:
+            code, _, err = jetzoo_in_process(capfd, monkeypatch, *args, *extra, cwd=tmp_path / name)
+            assert code == 0, err[-3000:]
+        (last,) = (tmp_path / name).rglob("last.ckpt")
+        finals.append(torch.load(last, weights_only=True))
+    whole, resumed = finals
+    assert whole["global_step"] == resumed["global_step"] == 8
+    (state,) = whole["optimizer_states"]
+    assert state["steps"] == 8 and state["slow"]  # Lookahead's own state is in the checkpoint
+    for key, value in whole["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][key], value), key
+
+
 def test_the_l1_penalty_is_kerass_kernel_regulariser():
     """`l1`: l1 * sum |w| over the weight matrices added to the training loss (Keras' l1 kernel regulariser:
     biases excluded), and only there: the validation loss is the plain cross-entropy."""
