@@ -210,6 +210,8 @@ def test_version_starts_without_torch():
     (["sample", "--model", "epic-gan", "--ckpt_path", "/no/such.ckpt", "--n", "9", "--out", "x.h5"], "no such checkpoint"),
     (["sample", "--model", "epic-gan", "--ckpt_path", sys.executable, "--n", "0", "--out", "x.h5"], "--n must be a positive"),
     (["export", "--model", "mlp", "--ckpt_path", "/no/such.ckpt", "--out", "x.onnx"], "no such checkpoint file"),
+    (["export"], "the following arguments are required: --model, --ckpt_path, --out"),
+    (["export", "--model", "mlp", "--ckpt_path", sys.executable, "--out", "x", "--format", "tflite"], "invalid choice"),
 ])
 def test_a_misspelt_model_or_checkpoint_is_refused_before_lightning_is_imported(argv, message):
     """A wrong `--model` name or `--ckpt_path` is a fraction of a second, not the seconds of importing Lightning

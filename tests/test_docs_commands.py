@@ -308,7 +308,7 @@ def parse_argparse(name: str, args: list[str], notes: list[str]):
     elif name == "sample":
         from jetzoo.cli.sample import add_sample_arguments as add_arguments
     else:
-        from jetzoo.export.cli import add_export_arguments as add_arguments
+        from jetzoo.cli.export_arguments import add_export_arguments as add_arguments
     args, had_help = strip_help(args)
     if had_help and not args:
         return None

@@ -141,9 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         if command in ("export", "sample"):
             check_checkpoint_exists(argv[1:])  # before torch is imported
         if command == "export":
-            from jetzoo.export.cli import add_export_arguments, run_export_command
+            from jetzoo.cli.export_arguments import add_export_arguments
 
-            return _run_argparse("export", add_export_arguments, run_export_command, argv[1:])
+            def run_export(args):
+                from jetzoo.export.cli import run_export_command
+
+                return run_export_command(args)
+
+            return _run_argparse("export", add_export_arguments, run_export, argv[1:])
         if command == "sample":
             from jetzoo.cli.sample import add_sample_arguments, run_sample_command
 
