@@ -79,8 +79,6 @@ CKPT_PATH_NAMES = ("last", "best", "hpc")  # Lightning's (and jetzoo's run-direc
 def check_checkpoint_exists(argv: list[str]) -> None:
     """A local `--ckpt_path` that is no file, refused before the seconds of importing Lightning (the same line
     jetzoo.io.checkpoints gives later)."""
-    from jetzoo.errors import JetDataError
-
     for i, arg in enumerate(argv):
         flag, eq, value = arg.partition("=")
         if flag != "--ckpt_path" or not (eq or i + 1 < len(argv)):
