@@ -11,7 +11,7 @@ import torch
 
 from format_writers import make_jets, write_quark_gluon_file
 from jetzoo.datamodules.base import JetDataModule
-from jetzoo.datamodules.views import jet_images
+from jetzoo.datamodules.views import jet_images, particle_arrays
 from jetzoo.registry import create_datamodule
 
 
@@ -151,6 +151,21 @@ def test_image_preprocessing_centres_rotates_and_flips():
     assert cols[harder] >= centre  # flipped: the larger pT is on the positive side
     total = (image.sum() * 1.0).item()
     assert total == pytest.approx(1.0)
+
+
+def test_rotated_particle_coordinates_match_energyflows_center_rotate_reflect(table):
+    """deta_rot/dphi_rot (the jet-image preprocessing on the particle list) against EnergyFlow's own
+    center_ptyphims('ptscheme') -> rotate_ptyphims -> reflect_ptyphims, jet by jet."""
+    from energyflow.utils import center_ptyphims, reflect_ptyphims, rotate_ptyphims
+
+    p4, mask = table.p4[:200].astype(np.float64), table.mask[:200]
+    got = particle_arrays(p4, mask, ["deta_rot", "dphi_rot", "deta", "dphi", "pt_rel"])["features"]
+    assert np.abs(got[..., :2] - got[..., 2:4]).max() > 0.05  # the preprocessing moved the particles
+    for jet, m in zip(got, mask):
+        ptyphi = np.stack([jet[m, 4], jet[m, 2], jet[m, 3]], -1).astype(np.float64)
+        ref = reflect_ptyphims(rotate_ptyphims(center_ptyphims(ptyphi, center="ptscheme")))
+        np.testing.assert_allclose(jet[m, :2], ref[:, 1:3], atol=2e-6)
+        assert (jet[~m, :2] == 0).all()
 
 
 def test_distributed_evaluation_counts_every_jet_exactly_once(table):

@@ -22,6 +22,9 @@ PARTICLE_FEATURES = {
     "log_e_rel": lambda c: np.log(np.maximum(c["e"] / c["jet_e"], 1e-8)),
     "delta_r": lambda c: np.hypot(c["deta"], c["dphi"]),
     "pt_rel": lambda c: c["pt"] / c["jet_pt"],
+    # (Δη, Δφ) centred on the pT centroid, rotated and flipped as a jet image is (canonical_coordinates)
+    "deta_rot": lambda c: canonical(c)[0],
+    "dphi_rot": lambda c: canonical(c)[1],
     "px": lambda c: c["p4"][..., 0],
     "py": lambda c: c["p4"][..., 1],
     "pz": lambda c: c["p4"][..., 2],
@@ -31,11 +34,21 @@ DEFAULT_PARTICLE_FEATURES = ["deta", "dphi", "log_pt", "log_e", "log_pt_rel", "l
 CLOUD_PARTICLES = 30
 
 
+def canonical(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(Δη, Δφ) of `relative_coordinates` after the jet-image preprocessing, computed once per dict."""
+    if "canonical" not in c:
+        x, y, w = (torch.from_numpy(np.asarray(c[k], dtype=np.float64)) for k in ("deta", "dphi", "pt"))
+        x, y = canonical_coordinates(x, y, w * torch.from_numpy(c["mask"]))
+        c["canonical"] = (x.numpy(), y.numpy())
+    return c["canonical"]
+
+
 def relative_coordinates(p4: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
     """Per-particle Δη, Δφ, pT, E and the jet's pT, E, for (N, P, 4) four-vectors."""
     jet = kin.jet_p4(p4, mask)
     coords = {
         "p4": p4,
+        "mask": mask,
         "pt": kin.pt(p4),
         "e": p4[..., 3],
         "deta": (kin.eta(p4) - kin.eta(jet)[:, None]),
@@ -90,6 +103,32 @@ def image_inputs(p4: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (np.stack([c["deta"], c["dphi"], c["pt"] / c["jet_pt"]], -1) * mask[..., None]).astype(np.float32)
 
 
+def canonical_coordinates(
+    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, center: bool = True, rotate: bool = True, flip: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The jet-image preprocessing of (x, y) = (Δη, Δφ), (B, P) each, weighted by w = pT (zero for padding).
+
+    de Oliveira et al., arXiv:1511.05190; Macaluso & Shih, arXiv:1803.00107. `center` moves the pT-weighted
+    centroid to the origin, `rotate` turns the principal axis of the pT distribution onto y, `flip` puts the
+    larger pT on the positive side of both axes. The same as EnergyFlow's center_ptyphims('ptscheme'),
+    rotate_ptyphims and reflect_ptyphims, jet by jet (tests/test_views.py checks it against them).
+    """
+    norm = w.sum(1, keepdim=True).clamp_min(1e-12)
+    if center:
+        x = x - (w * x).sum(1, keepdim=True) / norm
+        y = y - (w * y).sum(1, keepdim=True) / norm
+    if rotate:
+        sxx, syy, sxy = (w * x * x).sum(1), (w * y * y).sum(1), (w * x * y).sum(1)
+        theta = 0.5 * torch.atan2(2 * sxy, sxx - syy)  # principal axis angle w.r.t. the x axis
+        angle = (torch.pi / 2 - theta)[:, None]
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        x, y = cos * x - sin * y, sin * x + cos * y
+    if flip:  # compare the pT on either side (after centring, the first moment is zero)
+        x = x * torch.where((w * (x < 0)).sum(1, keepdim=True) > (w * (x > 0)).sum(1, keepdim=True), -1.0, 1.0)
+        y = y * torch.where((w * (y < 0)).sum(1, keepdim=True) > (w * (y > 0)).sum(1, keepdim=True), -1.0, 1.0)
+    return x, y
+
+
 def jet_images(
     inputs: torch.Tensor,
     size: int = 32,
@@ -108,19 +147,7 @@ def jet_images(
     in both coordinates; particles outside it are dropped.
     """
     x, y, w = inputs[..., 0], inputs[..., 1], inputs[..., 2]
-    norm = w.sum(1, keepdim=True).clamp_min(1e-12)
-    if center:
-        x = x - (w * x).sum(1, keepdim=True) / norm
-        y = y - (w * y).sum(1, keepdim=True) / norm
-    if rotate:
-        sxx, syy, sxy = (w * x * x).sum(1), (w * y * y).sum(1), (w * x * y).sum(1)
-        theta = 0.5 * torch.atan2(2 * sxy, sxx - syy)  # principal axis angle w.r.t. the x axis
-        angle = (torch.pi / 2 - theta)[:, None]
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        x, y = cos * x - sin * y, sin * x + cos * y
-    if flip:  # compare the pT on either side (after centring, the first moment is zero)
-        x = x * torch.where((w * (x < 0)).sum(1, keepdim=True) > (w * (x > 0)).sum(1, keepdim=True), -1.0, 1.0)
-        y = y * torch.where((w * (y < 0)).sum(1, keepdim=True) > (w * (y > 0)).sum(1, keepdim=True), -1.0, 1.0)
+    x, y = canonical_coordinates(x, y, w, center=center, rotate=rotate, flip=flip)
     ix = ((x + extent) / (2 * extent) * size).floor().long()
     iy = ((y + extent) / (2 * extent) * size).floor().long()
     inside = (ix >= 0) & (ix < size) & (iy >= 0) & (iy < size) & (w > 0)
