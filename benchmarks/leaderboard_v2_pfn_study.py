@@ -20,12 +20,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+from training_size import kept_reading  # benchmarks/ is on sys.path when a script here runs
 
 from jetzoo.bench import store
 from jetzoo.bench.significance import paired_bootstrap
 
 HERE = Path(__file__).resolve().parent / "leaderboard-v2"
-READING_HEADING = "## Reading"
 
 # (row, output directory, run label, what differs from the board's pfn)
 ROWS = [
@@ -95,10 +95,8 @@ def main() -> None:
                      f"{record['metrics']['rej30_top_vs_bkg']:.0f} | {record['epochs_run']} ({record['best_epoch']})"
                      f"{'' if record.get('converged', True) else ', not converged'} | "
                      + " | ".join(cell(found, tests, row, ref) for ref in REFERENCES) + " |")
-    text = "\n".join(lines) + "\n"
-    if args.out.exists() and READING_HEADING in args.out.read_text():
-        old = args.out.read_text()
-        text += "\n" + old[old.index(READING_HEADING):]
+    reading = kept_reading(args.out)
+    text = "\n".join(lines) + "\n" + (f"\n{reading}" if reading else "")
     args.out.write_text(text)
     print(text)
 

@@ -20,9 +20,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+from training_size import kept_reading  # benchmarks/ is on sys.path when a script here runs
 
 HERE = Path(__file__).resolve().parent / "leaderboard-v2"
-READING_HEADING = "## Reading"
 
 
 def records(out: Path) -> list[dict]:
@@ -105,14 +105,6 @@ def plot(curve: dict[str, dict[int, list[dict]]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def kept_reading(out: Path) -> str:
-    if not out.exists():
-        return ""
-    text = out.read_text()
-    at = text.find(READING_HEADING)
-    return text[at:] if at >= 0 else ""
 
 
 def main() -> None:
