@@ -7,7 +7,7 @@ splits, recipes and patience, the training split cut to a nested random subset, 
 board itself (`benchmarks/leaderboard-v2/`). Every run is tested on the same 154,143 test jets. The curve
 compares seed 0 at every size, so a step between sizes is not a seed change; the 100k column also gives the
 board's mean ± σ over its finished seeds, the yardstick for how large a step has to be to mean anything.
-"Per doubling" is the AUC gained per doubling of the training jets, from the smallest size to 100k (a
+"Per doubling" is the AUC gained per doubling of the training jets, over the sizes the model has so far (a
 least-squares slope in log2 of the training jets). Only finished runs made by the board's code are used.
 Whatever follows a "## Reading" heading in an existing output is kept.
 """
@@ -118,7 +118,8 @@ def main() -> None:
     rows, sizes = table(curve)
     lines = ["# Leaderboard v2: the training-size curve", "",
              "Command: `python benchmarks/leaderboard_v2_size_curve.py`, over `jetzoo bench --config "
-             "benchmarks/leaderboard-v2/size-curve.yaml` (25k, 50k) and the board (`spec.yaml`, ~100k). Seed 0 at every "
+             "benchmarks/leaderboard-v2/size-curve.yaml` (25k, 50k) and the board (`spec.yaml`, ~100k). Per doubling: the "
+             "least-squares AUC slope against log2(training jets) over the sizes a model has so far. Seed 0 at every "
              "size, the same 154,143 test jets; each run trained until its validation loss stopped falling, with its recipe "
              "(patience ≥ 3; a run that hit its maximum still improving says so). Training jets: "
              + ", ".join(f"{n:,}" for n in sizes) + ".", "", *rows, "",
