@@ -96,6 +96,9 @@ def plot(curve: dict[str, dict[int, list[dict]]], path: Path) -> None:
             continue
         ax.plot([n for n, _ in known], [a for _, a in known], marker="o", label=model)
     ax.set_xscale("log", base=2)
+    sizes = sorted({n for by_size in curve.values() for n in by_size})
+    ax.set_xticks(sizes, [f"{n / 1000:.0f}k" for n in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("training jets (seed 0)")
     ax.set_ylabel("test AUC (154k detector-level jets)")
     ax.set_title("Leaderboard v2: AUC against training-set size")
