@@ -168,6 +168,19 @@ def test_rotated_particle_coordinates_match_energyflows_center_rotate_reflect(ta
         assert (jet[~m, :2] == 0).all()
 
 
+def test_points_are_the_named_coordinates_and_default_to_the_jet_axis_angles(table):
+    p4, mask = table.p4[:50], table.mask[:50]
+    default = particle_arrays(p4, mask, ["deta", "dphi", "deta_rot", "dphi_rot"])
+    rotated = particle_arrays(p4, mask, ["deta"], points=["deta_rot", "dphi_rot"])
+    np.testing.assert_array_equal(default["points"], default["features"][..., :2])
+    np.testing.assert_array_equal(rotated["points"], default["features"][..., 2:])
+    dm = TableDataModule(table, view="particles", points=["deta_rot", "dphi_rot"])
+    dm.setup("fit")
+    assert dm.feature_names_record()["points"] == ["deta_rot", "dphi_rot"]
+    batch = dm.datasets["train"].arrays
+    assert (batch["points"][~batch["mask"]] == 0).all()
+
+
 def test_distributed_evaluation_counts_every_jet_exactly_once(table):
     seen = 0
     for rank in range(3):

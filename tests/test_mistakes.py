@@ -33,6 +33,8 @@ MISTAKES = [
     (["fit", "--model", "cnn", "--data.path", DATA, "--data.image_size", "0"], "--data.image_size: must be"),
     ([*FIT, "--data.memory_budget", "0"], "--data.memory_budget: must be"),
     ([*FIT, "--data.view", "pictures"], "--data.view: unknown view 'pictures'"),
+    ([*FIT, "--data.particle_features", "[pt_rel, charge]"], "--data.particle_features: unknown particle feature(s) charge"),
+    ([*FIT, "--data.points", "[deta_rot]"], "--data.points: takes two coordinates"),
     (["fit", "--model", "mlp", "--data.path", "/no/such/jets.h5"], "/no/such/jets.h5"),
     ([*FIT, "--data.classes", "[top, Higgs]"], "no class 'Higgs'"),
     # the model and the optimiser (jetzoo.cli.checks)

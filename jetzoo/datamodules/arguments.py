@@ -16,7 +16,8 @@ def _integer(name: str, value, low: int, what: str) -> None:
 
 
 def check_data_options(*, batch_size, num_particles, image_size, val_fraction, test_fraction, max_jets,
-                       max_train_jets, num_workers, memory_budget, views, view) -> None:
+                       max_train_jets, num_workers, memory_budget, views, view, particle_features=None, points=None,
+                       known_features=()) -> None:
     _integer("batch_size", batch_size, 1, "a positive number of jets")
     _integer("num_particles", num_particles, 1, "a positive number of particles per jet")
     _integer("image_size", image_size, 1, "a positive number of pixels")
@@ -36,3 +37,10 @@ def check_data_options(*, batch_size, num_particles, image_size, val_fraction, t
         raise OptionError(f"--data.memory_budget: must be a positive number of GB, got {memory_budget!r}")
     if view is not None and view not in views:
         raise OptionError(f"--data.view: unknown view '{view}' ({', '.join(views)})")
+    for name, value in (("particle_features", particle_features), ("points", points)):
+        unknown = [f for f in value or () if f not in known_features]
+        if unknown:
+            raise OptionError(f"--data.{name}: unknown particle feature(s) {', '.join(unknown)} "
+                              f"(choose from {', '.join(sorted(known_features))})")
+    if points is not None and len(points) != 2:
+        raise OptionError(f"--data.points: takes two coordinates (default deta, dphi), got {list(points)}")

@@ -105,6 +105,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         batch_size: int = 256,
         num_particles: int = 64,
         particle_features: list[str] | None = None,
+        points: list[str] | None = None,
         image_size: int = 32,
         image_center: bool = True,
         image_rotate: bool = True,
@@ -126,11 +127,13 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
         check_data_options(batch_size=batch_size, num_particles=num_particles, image_size=image_size,
                            val_fraction=val_fraction, test_fraction=test_fraction, max_jets=max_jets,
                            max_train_jets=max_train_jets, num_workers=num_workers, memory_budget=memory_budget,
-                           views=VIEWS, view=view)
+                           views=VIEWS, view=view, particle_features=particle_features, points=points,
+                           known_features=views.PARTICLE_FEATURES)
         self.path = path
         self.batch_size = batch_size
         self.num_particles = num_particles
         self.particle_features = list(particle_features or views.DEFAULT_PARTICLE_FEATURES)
+        self.points = list(points or views.DEFAULT_POINTS)
         self.image_options = dict(size=image_size, center=image_center, rotate=image_rotate, flip=image_flip)
         self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
         self.balance_classes, self.max_jets, self.num_workers = balance_classes, max_jets, num_workers
@@ -262,7 +265,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
             pad = self.num_particles - p4.shape[1]
             p4, mask = np.pad(p4, ((0, 0), (0, pad), (0, 0))), np.pad(mask, ((0, 0), (0, pad)))
         if view == "particles":
-            return views.particle_arrays(p4, mask, self.particle_features)
+            return views.particle_arrays(p4, mask, self.particle_features, self.points)
         if view == "cloud":
             return views.cloud_arrays(table.p4, table.mask)
         if view == "image":
@@ -286,7 +289,7 @@ class JetDataModule(StreamingMixin, L.LightningDataModule, ABC):
     def feature_names_record(self) -> dict[str, list[str]]:
         """The inputs' names, in order, for `checkpoint["jetzoo"]["feature_names"]`: what `jetzoo export`
         writes beside the constants, and what `--init_from` checks a checkpoint's inputs against."""
-        return {"hl": self._hl_names(), "features": list(self.particle_features)}
+        return {"hl": self._hl_names(), "features": list(self.particle_features), "points": list(self.points)}
 
     def _use_recorded_standardisation(self) -> bool:
         """Take the constants the model was trained with (`standardisation_record`, from the checkpoint

@@ -31,6 +31,7 @@ PARTICLE_FEATURES = {
     "energy": lambda c: c["p4"][..., 3],
 }
 DEFAULT_PARTICLE_FEATURES = ["deta", "dphi", "log_pt", "log_e", "log_pt_rel", "log_e_rel", "delta_r"]
+DEFAULT_POINTS = ["deta", "dphi"]  # the `points` a model takes as the particles' angular coordinates
 CLOUD_PARTICLES = 30
 
 
@@ -61,14 +62,21 @@ def relative_coordinates(p4: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarr
     return coords
 
 
-def particle_arrays(p4: np.ndarray, mask: np.ndarray, features: list[str]) -> dict[str, np.ndarray]:
-    """features (N, P, F), points (N, P, 2), p4, mask — float32, zero where padded."""
-    unknown = [f for f in features if f not in PARTICLE_FEATURES]
+def particle_arrays(p4: np.ndarray, mask: np.ndarray, features: list[str],
+                    points: list[str] = DEFAULT_POINTS) -> dict[str, np.ndarray]:
+    """features (N, P, F), points (N, P, 2), p4, mask — float32, zero where padded.
+
+    `points` names the two coordinates of `points` (default Δη, Δφ about the jet axis; `deta_rot`,
+    `dphi_rot` give the jet-image orientation): what the EFN's angular network and ParticleNet's
+    neighbour search take."""
+    unknown = [f for f in [*features, *points] if f not in PARTICLE_FEATURES]
     if unknown:
         raise ValueError(f"unknown particle features {unknown}; choose from {sorted(PARTICLE_FEATURES)}")
+    if len(points) != 2:
+        raise ValueError(f"points takes two coordinates, got {list(points)}")
     c = relative_coordinates(p4, mask)
     feats = np.stack([PARTICLE_FEATURES[f](c) for f in features], -1) * mask[..., None]
-    points = np.stack([c["deta"], c["dphi"]], -1)
+    points = np.stack([PARTICLE_FEATURES[f](c) for f in points], -1) * mask[..., None]
     return {
         "features": feats.astype(np.float32),
         "points": points.astype(np.float32),
