@@ -119,7 +119,7 @@ def canonical_coordinates(
     de Oliveira et al., arXiv:1511.05190; Macaluso & Shih, arXiv:1803.00107. `center` moves the pT-weighted
     centroid to the origin, `rotate` turns the principal axis of the pT distribution onto y, `flip` puts the
     larger pT on the positive side of both axes. The same as EnergyFlow's center_ptyphims('ptscheme'),
-    rotate_ptyphims and reflect_ptyphims, jet by jet (tests/test_views.py checks it against them).
+    rotate_ptyphims and reflect_ptyphims, jet by jet (tests/test_datamodule.py checks it against them).
     """
     norm = w.sum(1, keepdim=True).clamp_min(1e-12)
     if center:
