@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 import lightning as L
 import numpy as np
@@ -17,22 +18,32 @@ from jetzoo.training import model_kwargs_from_data
 
 
 class DataCache:
-    """One datamodule per view over the same data spec; the jets are read once and shared."""
+    """The jets of one data spec, read once, and the views of them the latest runs asked for.
 
-    def __init__(self, spec: DataSpec):
+    A view's arrays are the large part in memory (275k jets at 128 constituents hold ~2 GB per view), so
+    only the `max_views` most recently used views are kept: a bench that goes from model to model holds
+    the jets and one view, not every view it has made. A view asked for again is rebuilt from the kept jets
+    (seconds, against a run's minutes to hours)."""
+
+    def __init__(self, spec: DataSpec, max_views: int = 1):
+        if max_views < 1:
+            raise ValueError(f"max_views must be at least 1, got {max_views}")
         self.spec = spec
-        self.by_view: dict[str, L.LightningDataModule] = {}
+        self.max_views = max_views
+        self._jets: L.LightningDataModule | None = None
+        self.by_view: OrderedDict[tuple, dict] = OrderedDict()  # (view, options) -> {batch size: datamodule}
 
     def first(self):
-        if not self.by_view:
-            self.by_view[None] = create_datamodule(self.spec.name, **self.spec.args)
-        return next(iter(self.by_view.values()))
+        """The datamodule that read the jets (no view set up): the data's dims and provenance."""
+        if self._jets is None:
+            self._jets = create_datamodule(self.spec.name, **self.spec.args)
+        return self._jets
 
     def for_view(self, view: str, overrides: dict | None = None):
         """The datamodule of `view`, with a recipe's or a model's own data options (batch size, particles).
 
         Options other than the batch size make their own view arrays; a batch size alone does not: in memory,
-        a copy of the datamodule shares them (275k jets at 128 constituents hold ~2 GB per view)."""
+        a copy of the datamodule shares them."""
         import copy
         import json
 
@@ -40,18 +51,20 @@ class DataCache:
         batch_size = overrides.pop("batch_size", None)
         key = (view, json.dumps(overrides, sort_keys=True, default=str))
         if key not in self.by_view:
-            first = self.first()
+            while len(self.by_view) >= self.max_views:
+                self.by_view.popitem(last=False)  # the least recently used view, with its batch sizes
             dm = create_datamodule(self.spec.name, **{**self.spec.args, **overrides})
             if hasattr(dm, "reuse_jets_of"):
-                dm.reuse_jets_of(first)  # same spec, same jets: read once
+                dm.reuse_jets_of(self.first())  # same spec, same jets: read once
             dm.view = view
             dm.setup("fit")
-            self.by_view[key] = dm
-        base = self.by_view[key]
+            self.by_view[key] = {None: dm}
+        self.by_view.move_to_end(key)
+        sizes = self.by_view[key]
+        base = sizes[None]
         if batch_size is None or batch_size == getattr(base, "batch_size", None):
             return base
-        batched = (*key, batch_size)
-        if batched not in self.by_view:
+        if batch_size not in sizes:
             if getattr(base, "is_streaming", True):  # a stream is cut into batches when it is set up
                 dm = create_datamodule(self.spec.name, **{**self.spec.args, **overrides, "batch_size": batch_size})
                 dm.view = view
@@ -59,8 +72,8 @@ class DataCache:
             else:
                 dm = copy.copy(base)  # the same arrays, another batch size
                 dm.batch_size = batch_size
-            self.by_view[batched] = dm
-        return self.by_view[batched]
+            sizes[batch_size] = dm
+        return sizes[batch_size]
 
     def manifest_sha256(self) -> str | None:
         dm = self.first()
