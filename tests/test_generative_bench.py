@@ -5,6 +5,7 @@ jets as a JetNet-layout file, and a re-run that resumes from the records."""
 from __future__ import annotations
 
 import json
+import math
 
 import h5py
 import yaml
@@ -29,7 +30,12 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
     assert record["status"] == "ok" and record["task"] == "generation", record.get("error")
     assert record["train_cpu_s"] < 3.6 + 10  # stopped at the first batch past the 3.6 s budget
     assert record["cpu_budget_exhausted"] or record["epochs_run"] == 3
-    assert record["curve"] and all({"epoch", "cpu_s", "val_w1m"} <= set(point) for point in record["curve"])
+    curve = record["curve"]  # one point per epoch, from the first (it once lagged by one epoch)
+    assert [point["epoch"] for point in curve] == list(range(1, record["epochs_run"] + 1))
+    assert all({"epoch", "cpu_s", "val_w1m"} <= set(point) for point in curve)
+    assert min(curve, key=lambda point: point["val_w1m"])["epoch"] == record["best_epoch"]  # the epoch tested
+    # FPD points take at most 5% of the CPU: the first epoch always has one, later ones when it is their turn
+    assert math.isfinite(curve[0]["val_fpd"]) and curve[0]["val_fpd"] >= 0
     metrics = record["metrics"]
     assert record["n_jets"] == 150
     for key in ("w1m", "w1p", "w1efp", "fpd", "kpd", "c2st_auc"):
@@ -37,7 +43,7 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
     assert metrics["w1m"] > metrics["w1m_floor"]  # a generator trained for seconds is far from the data
     table = (out / "leaderboard.md").read_text()
     assert "| truth |" in table and "| epic-gan | 1 |" in table and "W1EFP" in table
-    for stem in ("distributions", "validation_w1m"):  # MPGAN's figure, and W1M against CPU time
+    for stem in ("distributions", "validation_w1m", "validation_fpd"):  # MPGAN's figure, W1M and FPD against CPU time
         assert (out / "plots" / f"{stem}.png").stat().st_size > 1000 and (out / "plots" / f"{stem}.pdf").is_file()
     with h5py.File(store.predictions_path(out, "epic-gan", 0)) as f:
         assert f["particle_features"].shape == (150, 30, 4)

@@ -90,3 +90,19 @@ def test_fpd_and_kpd_equal_jetnets(clouds, features):
         assert ours.error == pytest.approx(theirs[1], rel=1e-6, abs=1e-12)
     # the distorted copy is further from the real jets than the real jets' other half
     assert distances["distorted"].value > distances["other"].value
+
+
+def test_the_validation_fpd_is_fpd_at_the_validation_n_and_tells_a_distorted_sample(clouds, features):
+    """The generators' validation curve point (`generative_base.validation_fpd`, issue 22 §5): FPD of the EFPs at
+    N = the smaller sample, as `fpd_at` (jetnet's extrapolation from 0.4 N to N); None below MIN_JETS."""
+    import torch
+
+    from jetzoo.zoo.generative_base import validation_fpd
+
+    n = 150  # a validation sample's size; EFPs cost ~1.4 ms a jet
+    torch_sample = [(torch.from_numpy(c[:n]), torch.from_numpy(m[:n])) for c, m in clouds]
+    expected = jm.fpd_at(features["real"][:n], features["other"][:n], n).value  # EFPs are per jet: the first n rows
+    assert validation_fpd(torch_sample[0], torch_sample[1]) == expected
+    assert validation_fpd(torch_sample[0], torch_sample[2]) > validation_fpd(torch_sample[0], torch_sample[1])
+    few = [(c[:99], m[:99]) for c, m in torch_sample[:2]]
+    assert validation_fpd(*few) is None

@@ -72,7 +72,7 @@ class RunClock(L.Callback):
 
 class CpuBudget(RunClock):
     """A RunClock that stops the fit at the first batch after `seconds` of training CPU time, and records each
-    epoch's (CPU seconds, validation W1M) as the run's learning curve (the generators')."""
+    epoch's (CPU seconds, validation W1M and FPD) as the run's learning curve (the generators')."""
 
     def __init__(self, seconds: float):
         super().__init__()
@@ -85,13 +85,18 @@ class CpuBudget(RunClock):
             self.exhausted = True
             trainer.should_stop = True
 
-    def on_validation_epoch_end(self, trainer, pl_module):
+    def on_validation_end(self, trainer, pl_module):
+        # not on_validation_epoch_end: Lightning runs the callbacks' before the module's, which logs this epoch's
+        # W1M, so the curve was one epoch late and lacked the first (fixed with a test, issue 22 §5)
         if trainer.sanity_checking:
             return
         w1m = trainer.callback_metrics.get("val/w1m")
         if w1m is not None:
-            self.curve.append({"epoch": trainer.current_epoch + 1, "cpu_s": round(self.used(), 1),
-                               "val_w1m": float(w1m)})
+            point = {"epoch": trainer.current_epoch + 1, "cpu_s": round(self.used(), 1), "val_w1m": float(w1m)}
+            fpd = getattr(pl_module, "last_validation_fpd", None)  # not callback_metrics: it keeps an older point
+            if fpd is not None:
+                point["val_fpd"] = float(fpd)
+            self.curve.append(point)
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "curve": self.curve, "exhausted": self.exhausted}

@@ -133,14 +133,15 @@ def plot_rocs(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], stem: Path
     return paths
 
 
-def seed_lines(plt, ax, curves: dict[str, list[list[dict]]], x, y) -> None:
-    """One colour per model, one line per seed of (x(point), y(point)), a dot at each seed's lowest y."""
+def seed_lines(plt, ax, curves: dict[str, list[list[dict]]], x, y, best_by=None) -> None:
+    """One colour per model, one line per seed of (x(point), y(point)), a dot at each seed's lowest y, or at
+    its lowest best_by(point) when given (the epoch tested, chosen by another quantity)."""
     for (model, seeds), (color, linestyle) in zip(curves.items(), line_styles(plt, len(curves))):
         for k, curve in enumerate(seeds):
             xs, ys = [x(p) for p in curve], [y(p) for p in curve]
             ax.plot(xs, ys, color=color, ls=linestyle, lw=1.5, label=model if k == 0 else None)
             if ys:
-                best = int(np.argmin(ys))
+                best = int(np.argmin([best_by(p) for p in curve] if best_by else ys))
                 ax.plot(xs[best], ys[best], marker="o", color=color, ms=6)
 
 

@@ -49,16 +49,24 @@ def plot_generated_distributions(real, samples: dict[str, tuple[np.ndarray, np.n
 
 def plot_generator_curves(curves: dict[str, list[list[dict]]], stem: Path, title: str = "",
                           formats=("png", "pdf")) -> list[Path]:
-    """`curves[model]` = each seed's [{"epoch", "cpu_s", "val_w1m"}]: validation W1M against training CPU-hours."""
+    """`curves[model]` = each seed's [{"epoch", "cpu_s", "val_w1m", "val_fpd"?}]: validation W1M against training
+    CPU-hours at `stem`, and validation FPD at `stem` with `w1m` replaced by `fpd` where the curves have it."""
     plt, mplhep = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 8))
-    seed_lines(plt, ax, curves, lambda p: p["cpu_s"] / 3600, lambda p: p["val_w1m"])
-    ax.set_xlabel("Training CPU-hours")
-    ax.set_ylabel("Validation $W_1^M$")
-    ax.set_yscale("log")
-    ax.legend(loc="upper right", fontsize=13, title="one line per seed; dot: the checkpoint tested", title_fontsize=11)
-    _label(mplhep, ax, title)
-    fig.tight_layout()
-    paths = _save(fig, stem, formats)
-    plt.close(fig)
+    panels = [("val_w1m", "Validation $W_1^M$", Path(stem))]
+    fpd = {model: [[p for p in c if p.get("val_fpd") is not None] for c in seeds] for model, seeds in curves.items()}
+    fpd = {model: [c for c in seeds if c] for model, seeds in fpd.items() if any(seeds)}
+    paths = []
+    for key, label, path in panels + ([("val_fpd", "Validation FPD", Path(stem).with_name(Path(stem).name.replace("w1m", "fpd")))] if fpd else []):
+        fig, ax = plt.subplots(figsize=(9, 8))
+        seed_lines(plt, ax, curves if key == "val_w1m" else fpd, lambda p: p["cpu_s"] / 3600, lambda p: p[key],
+                   best_by=lambda p: p["val_w1m"])
+        ax.set_xlabel("Training CPU-hours")
+        ax.set_ylabel(label)
+        ax.set_yscale("log")
+        ax.legend(loc="upper right", fontsize=13, title="one line per seed; dot: the checkpoint tested (lowest $W_1^M$)",
+                  title_fontsize=11)
+        _label(mplhep, ax, title)
+        fig.tight_layout()
+        paths += _save(fig, path, formats)
+        plt.close(fig)
     return paths

@@ -26,7 +26,8 @@ hls4ml-layout HDF5 plus PNG plots (`jetzoo.generate.generated_output`), and `tes
 `jetzoo.metrics.generative` with its real-vs-real floor (the test split's real jets are halved
 into `real` and `real_reference`). Validation logs the discriminator loss as `val/d_loss` and the
 W1 of the jet mass between the validation jets and as many generated ones as `val/w1m`, also
-logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator.
+logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator, and their FPD at that N
+as `val/fpd` (`validation_fpd`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
+
+import time
 
 import lightning as L
 import numpy as np
@@ -62,6 +65,27 @@ def gathered() -> CatMetric:
     which would misalign the values with their labels.
     """
     return CatMetric(nan_strategy="disable")
+
+
+FPD_CPU_SHARE = 0.05  # the most of a generator's CPU time its validation FPD points take
+VALIDATION_FPD_JETS = 2000  # the most jets of each sample a validation FPD point uses (EFPs: ~1.4 ms a jet)
+
+
+def validation_fpd(real, generated, max_jets: int = VALIDATION_FPD_JETS) -> float | None:
+    """FPD (`jetzoo.metrics.jetnet_metrics.fpd_at`) between the validation jets and as many generated ones, at
+    that N: the second point of a generator's learning curve beside W1M (issue 22 §5). Extrapolated to infinite N
+    as the test FPD is, but from batches of 0.4 N to N of the validation sample (e.g. 10 batches), so noisier:
+    a trend along one run, not a number to set beside the test's. At most `max_jets` of each (the first); None
+    below MIN_JETS jets, where the 36 EFPs have no covariance. The task computes one only every so often
+    (FPD_CPU_SHARE), so that the points cost at most 5% of a run's CPU budget."""
+    from jetzoo.metrics import jetnet_metrics
+    from jetzoo.metrics.generated import MIN_JETS
+
+    n = min(len(real[0]), len(generated[0]), max_jets)
+    if n < MIN_JETS:
+        return None
+    features = [jetnet_metrics.fpd_features((c[:n].double().numpy(), m[:n].numpy())) for c, m in (real, generated)]
+    return jetnet_metrics.fpd_at(*features, n).value
 
 
 def _flatten_outputs(outputs) -> list[dict]:
@@ -247,6 +271,10 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         self.automatic_optimization = False
         self.jet_radius, self.default_jet_pt, self.noise_seed = jet_radius, default_jet_pt, noise_seed
         self.val_real_mass, self.val_gen_mass = gathered(), gathered()
+        self.val_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
+        self.val_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
+        self.last_validation_fpd: float | None = None  # this validation epoch's FPD point, if it has one
+        self._next_fpd_cpu = 0.0  # the process CPU time from which the next FPD point is due
         self.test_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.test_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
 
@@ -286,14 +314,38 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         cloud, mask = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
         self.val_real_mass.update(relative_jet_mass(batch["cloud"], batch["mask"].to(batch["cloud"].dtype)))
         self.val_gen_mass.update(relative_jet_mass(cloud, mask.to(cloud.dtype)))
+        for sample, (c, m) in ((self.val_real, (batch["cloud"], batch["mask"])), (self.val_gen, (cloud, mask))):
+            sample["cloud"].update(c.float())
+            sample["mask"].update(m.bool())
 
     def on_validation_epoch_end(self):
         real, gen = self.val_real_mass.compute().cpu().numpy(), self.val_gen_mass.compute().cpu().numpy()
-        self.val_real_mass.reset()
-        self.val_gen_mass.reset()
+        clouds = [(s["cloud"].compute().cpu(), s["mask"].compute().cpu().bool()) for s in (self.val_real, self.val_gen)]
+        for metric in (self.val_real_mass, self.val_gen_mass, *self.val_real.values(), *self.val_gen.values()):
+            metric.reset()
         w1m = float(scipy.stats.wasserstein_distance(real, gen))
         # val/loss is what checkpointing minimises: the generator's quality, not the discriminator's loss
-        self.log_dict({"val/w1m": w1m, "val/loss": w1m}, prog_bar=True, sync_dist=True)  # equal on every rank
+        logged = {"val/w1m": w1m, "val/loss": w1m}
+        self.last_validation_fpd = None  # what a learning-curve callback reads: None in an epoch without a point
+        if self._validation_fpd_due():
+            start = time.process_time()
+            fpd = validation_fpd(*clouds)
+            end = time.process_time()
+            # the next point after 1 / FPD_CPU_SHARE times this one's cost: FPD takes at most that share of the CPU
+            self._next_fpd_cpu = end + (end - start) * (1 / FPD_CPU_SHARE - 1)
+            if fpd is not None:
+                logged["val/fpd"] = self.last_validation_fpd = fpd
+        self.log_dict(logged, prog_bar=True, sync_dist=True)  # equal on every rank
+
+    def _validation_fpd_due(self) -> bool:
+        """Whether this validation epoch gets an FPD point: not the sanity check, and once the CPU since the last
+        point is 1 / FPD_CPU_SHARE times that point's cost; rank 0 decides for all (the logged keys must agree)."""
+        trainer = self._trainer
+        if trainer is None:
+            return True
+        if trainer.sanity_checking:
+            return False
+        return bool(trainer.strategy.broadcast(time.process_time() >= self._next_fpd_cpu, src=0))
 
     # --- test: every generative metric beside its real-vs-real floor -------------------------------------
     def test_step(self, batch, batch_idx):
