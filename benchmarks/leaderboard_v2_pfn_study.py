@@ -1,10 +1,13 @@
-"""Why the PFN ranks below the MLP and the CNN on leaderboard v2 (issue 23 §4): one change at a time.
+"""Why the PFN (and the EFN) rank where they do on leaderboard v2 (issue 23 §4): one change at a time.
 
-    python benchmarks/leaderboard_v2_pfn_study.py   # writes benchmarks/leaderboard-v2/pfn-study.md
+    python benchmarks/leaderboard_v2_pfn_study.py              # writes benchmarks/leaderboard-v2/pfn-study.md
+    python benchmarks/leaderboard_v2_pfn_study.py --study efn  # writes benchmarks/leaderboard-v2/efn-study.md
 
 Rows: the board's pfn, mlp and cnn (seed 0, `benchmarks/leaderboard-v2/`), and the PFN variants of
 `pfn-study.yaml` and `pfn-study-rotated.yaml` (seed 0 each: the same data, splits, recipe, patience and
-seed as the board's pfn; one thing changed per row), and the size curve's pfn at 25k and 50k. Every run
+seed as the board's pfn; one thing changed per row), and the size curve's pfn at 25k and 50k; with
+`--study efn`, the board's efn, perceptron and pfn, `efn-study.yaml`'s efn-rotated and `efn-scale.yaml`'s
+efn-unscaled, and the size curve's efn. Every run
 predicts the same 154,143 test jets, so each variant is compared with the board's pfn, and with the mlp and
 the cnn, by a paired bootstrap on those jets (`jetzoo.bench.significance.paired_bootstrap`, 1000
 resamples; the p-values of each comparison column Holm-corrected together). That is the test-set noise
@@ -39,7 +42,22 @@ ROWS = [
     ("pfn-25k", HERE / "size-curve", "pfn-25k", "the recipe's inputs, 25k training jets"),
     ("pfn-50k", HERE / "size-curve", "pfn-50k", "the recipe's inputs, 50k training jets"),
 ]
-REFERENCES = ("pfn (board)", "mlp (board)", "cnn (board)")
+EFN_ROWS = [
+    ("perceptron (board)", HERE, "perceptron", "a linear model on the high-level features (its recipe)"),
+    ("pfn (board)", HERE, "pfn", "the pfn, the recipe's inputs"),
+    ("pfn-rotated", HERE / "pfn-study-rotated", "pfn-rotated", "the pfn with the rotated Δη, Δφ"),
+    ("efn (board)", HERE, "efn", "the recipe's inputs: z = pT/ΣpT and Δη, Δφ × 2.5 (jetzoo's `angle_scale`)"),
+    ("efn-rotated", HERE / "efn-study", "efn-rotated", "Δη, Δφ centred, rotated and flipped as the cnn's images"),
+    ("efn-unscaled", HERE / "efn-scale", "efn-unscaled", "Δη, Δφ unscaled (`angle_scale` 1, as efn_example.py)"),
+    ("efn-25k", HERE / "size-curve", "efn-25k", "the recipe's inputs, 25k training jets"),
+    ("efn-50k", HERE / "size-curve", "efn-50k", "the recipe's inputs, 50k training jets"),
+]
+STUDIES = {  # --study: (rows, reference columns, title, its own specs)
+    "pfn": (ROWS, ("pfn (board)", "mlp (board)", "cnn (board)"), "why the PFN ranks where it does",
+            "`pfn-study.yaml` and `pfn-study-rotated.yaml`"),
+    "efn": (EFN_ROWS, ("efn (board)", "perceptron (board)", "pfn (board)"), "why the EFN ranks where it does",
+            "`efn-study.yaml` and `efn-scale.yaml`"),
+}
 
 
 def load(out: Path, label: str) -> tuple[dict, dict] | None:
@@ -71,30 +89,34 @@ def cell(found, tests, row: str, reference: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "pfn-study.md")
+    parser.add_argument("--study", choices=sorted(STUDIES), default="pfn")
+    parser.add_argument("--out", type=Path, help="default benchmarks/leaderboard-v2/<study>-study.md")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
-    found = {row: loaded for row, out, label, _ in ROWS if (loaded := load(out, label))}
-    tests = {ref: compare(found, ref, args.resamples) for ref in REFERENCES}
-    lines = ["# Leaderboard v2: why the PFN ranks where it does", "",
-             "Command: `python benchmarks/leaderboard_v2_pfn_study.py`, over the board and `jetzoo bench --config "
-             "benchmarks/leaderboard-v2/pfn-study.yaml` and `pfn-study-rotated.yaml` (seed 0; every row predicts the "
+    rows, references, title, specs = STUDIES[args.study]
+    args.out = args.out or HERE / f"{args.study}-study.md"
+    found = {row: loaded for row, out, label, _ in rows if (loaded := load(out, label))}
+    tests = {ref: compare(found, ref, args.resamples) for ref in references}
+    flag = "" if args.study == "pfn" else f" --study {args.study}"
+    lines = [f"# Leaderboard v2: {title}", "",
+             f"Command: `python benchmarks/leaderboard_v2_pfn_study.py{flag}`, over the board and the runs of {specs} "
+             "(`jetzoo bench --config benchmarks/leaderboard-v2/<spec>`; seed 0; every row predicts the "
              "same 154,143 detector-level test jets). ΔAUC: the row's AUC minus the reference's; p: paired bootstrap "
              f"on the test jets ({args.resamples} resamples), Holm-corrected within each column; \"≤\": no resample "
              "went the other way.", "",
-             "| row | what differs from the board's pfn | training jets | AUC [68% interval] | rej30 | epochs (best) | "
-             "Δ vs pfn (board) | Δ vs mlp (board) | Δ vs cnn (board) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for row, _, _, what in ROWS:
+             f"| row | what differs from the board's {args.study} | training jets | AUC [68% interval] | rej30 | epochs (best) | "
+             + " | ".join(f"Δ vs {ref}" for ref in references) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(references)]
+    for row, _, _, what in rows:
         if row not in found:
-            lines.append(f"| {row} | {what} | — | pending | | | | | |")
+            lines.append(f"| {row} | {what} | — | pending | | |" + " |" * len(references))
             continue
         record = found[row][0]
         low, high = record["intervals"]["auc"]
         lines.append(f"| {row} | {what} | {record['train_jets']:,} | {record['metrics']['auc']:.4f} [{low:.4f}, {high:.4f}] | "
                      f"{record['metrics']['rej30_top_vs_bkg']:.0f} | {record['epochs_run']} ({record['best_epoch']})"
                      f"{'' if record.get('converged', True) else ', not converged'} | "
-                     + " | ".join(cell(found, tests, row, ref) for ref in REFERENCES) + " |")
+                     + " | ".join(cell(found, tests, row, ref) for ref in references) + " |")
     reading = kept_reading(args.out)
     text = "\n".join(lines) + "\n" + (f"\n{reading}" if reading else "")
     args.out.write_text(text)
