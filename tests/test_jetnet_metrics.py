@@ -93,11 +93,11 @@ def test_fpd_and_kpd_equal_jetnets(clouds, features):
 
 
 def test_the_validation_fpd_is_fpd_at_the_validation_n_and_tells_a_distorted_sample(clouds, features):
-    """The generators' validation curve point (`generative_base.validation_fpd`, issue 22 §5): FPD of the EFPs at
+    """The generators' validation curve point (`metrics.generated.validation_fpd`, issue 22 §5): FPD of the EFPs at
     N = the smaller sample, as `fpd_at` (jetnet's extrapolation from 0.4 N to N); None below MIN_JETS."""
     import torch
 
-    from jetzoo.zoo.generative_base import validation_fpd
+    from jetzoo.metrics.generated import validation_fpd
 
     n = 150  # a validation sample's size; EFPs cost ~1.4 ms a jet
     torch_sample = [(torch.from_numpy(c[:n]), torch.from_numpy(m[:n])) for c, m in clouds]

@@ -19,6 +19,7 @@ from jetzoo.metrics.two_sample import cloud_two_sample_auc
 
 MAX_JETS = 50_000
 MIN_JETS = 100  # FPD's smallest batch (0.4 N) must exceed the 36 EFPs for a covariance
+VALIDATION_FPD_JETS = 2000  # the most jets of each sample a validation FPD point uses (EFPs: ~1.4 ms a jet)
 
 
 def _report(real, other, real_features, jet_radius: float, c2st_epochs: int, seed: int, efp_jobs, n: int) -> dict:
@@ -51,3 +52,17 @@ def evaluate_generated(real, generated, real_reference, jet_radius: float = 0.8,
     out.update({f"{k}_floor": v for k, v in floor.items()})
     out["n_jets"] = float(n)
     return out
+
+
+def validation_fpd(real, generated, max_jets: int = VALIDATION_FPD_JETS) -> float | None:
+    """FPD (`jetzoo.metrics.jetnet_metrics.fpd_at`) between the validation jets and as many generated ones, at
+    that N: the second point of a generator's learning curve beside W1M (issue 22 §5). Extrapolated to infinite N
+    as the test FPD is, but from batches of 0.4 N to N of the validation sample (e.g. 10 batches), so noisier:
+    a trend along one run, not a number to set beside the test's. At most `max_jets` of each (the first); None
+    below MIN_JETS jets, where the 36 EFPs have no covariance. The generation task computes one only every
+    so often (`jetzoo.zoo.generative_base.FPD_CPU_SHARE`): at most 5% of a run's CPU budget."""
+    n = min(len(real[0]), len(generated[0]), max_jets)
+    if n < MIN_JETS:
+        return None
+    features = [jetnet_metrics.fpd_features((c[:n].double().numpy(), m[:n].numpy())) for c, m in (real, generated)]
+    return jetnet_metrics.fpd_at(*features, n).value

@@ -52,14 +52,16 @@ def plot_generator_curves(curves: dict[str, list[list[dict]]], stem: Path, title
     """`curves[model]` = each seed's [{"epoch", "cpu_s", "val_w1m", "val_fpd"?}]: validation W1M against training
     CPU-hours at `stem`, and validation FPD at `stem` with `w1m` replaced by `fpd` where the curves have it."""
     plt, mplhep = _pyplot()
-    panels = [("val_w1m", "Validation $W_1^M$", Path(stem))]
+    stem = Path(stem)
+    panels = [("val_w1m", "Validation $W_1^M$", stem, curves)]
     fpd = {model: [[p for p in c if p.get("val_fpd") is not None] for c in seeds] for model, seeds in curves.items()}
     fpd = {model: [c for c in seeds if c] for model, seeds in fpd.items() if any(seeds)}
+    if fpd:
+        panels.append(("val_fpd", "Validation FPD", stem.with_name(stem.name.replace("w1m", "fpd")), fpd))
     paths = []
-    for key, label, path in panels + ([("val_fpd", "Validation FPD", Path(stem).with_name(Path(stem).name.replace("w1m", "fpd")))] if fpd else []):
+    for key, label, path, data in panels:
         fig, ax = plt.subplots(figsize=(9, 8))
-        seed_lines(plt, ax, curves if key == "val_w1m" else fpd, lambda p: p["cpu_s"] / 3600, lambda p: p[key],
-                   best_by=lambda p: p["val_w1m"])
+        seed_lines(plt, ax, data, lambda p: p["cpu_s"] / 3600, lambda p: p[key], best_by=lambda p: p["val_w1m"])
         ax.set_xlabel("Training CPU-hours")
         ax.set_ylabel(label)
         ax.set_yscale("log")

@@ -27,7 +27,7 @@ hls4ml-layout HDF5 plus PNG plots (`jetzoo.generate.generated_output`), and `tes
 into `real` and `real_reference`). Validation logs the discriminator loss as `val/d_loss` and the
 W1 of the jet mass between the validation jets and as many generated ones as `val/w1m`, also
 logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator, and their FPD at that N
-as `val/fpd` (`validation_fpd`).
+as `val/fpd` (`jetzoo.metrics.generated.validation_fpd`).
 """
 
 from __future__ import annotations
@@ -68,24 +68,6 @@ def gathered() -> CatMetric:
 
 
 FPD_CPU_SHARE = 0.05  # the most of a generator's CPU time its validation FPD points take
-VALIDATION_FPD_JETS = 2000  # the most jets of each sample a validation FPD point uses (EFPs: ~1.4 ms a jet)
-
-
-def validation_fpd(real, generated, max_jets: int = VALIDATION_FPD_JETS) -> float | None:
-    """FPD (`jetzoo.metrics.jetnet_metrics.fpd_at`) between the validation jets and as many generated ones, at
-    that N: the second point of a generator's learning curve beside W1M (issue 22 §5). Extrapolated to infinite N
-    as the test FPD is, but from batches of 0.4 N to N of the validation sample (e.g. 10 batches), so noisier:
-    a trend along one run, not a number to set beside the test's. At most `max_jets` of each (the first); None
-    below MIN_JETS jets, where the 36 EFPs have no covariance. The task computes one only every so often
-    (FPD_CPU_SHARE), so that the points cost at most 5% of a run's CPU budget."""
-    from jetzoo.metrics import jetnet_metrics
-    from jetzoo.metrics.generated import MIN_JETS
-
-    n = min(len(real[0]), len(generated[0]), max_jets)
-    if n < MIN_JETS:
-        return None
-    features = [jetnet_metrics.fpd_features((c[:n].double().numpy(), m[:n].numpy())) for c, m in (real, generated)]
-    return jetnet_metrics.fpd_at(*features, n).value
 
 
 def _flatten_outputs(outputs) -> list[dict]:
@@ -329,6 +311,8 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         self.last_validation_fpd = None  # what a learning-curve callback reads: None in an epoch without a point
         if self._validation_fpd_due():
             start = time.process_time()
+            from jetzoo.metrics.generated import validation_fpd
+
             fpd = validation_fpd(*clouds)
             end = time.process_time()
             # the next point after 1 / FPD_CPU_SHARE times this one's cost: FPD takes at most that share of the CPU
