@@ -72,7 +72,8 @@ class RunClock(L.Callback):
 
 class CpuBudget(RunClock):
     """A RunClock that stops the fit at the first batch after `seconds` of training CPU time, and records each
-    epoch's (CPU seconds, validation W1M and FPD) as the run's learning curve (the generators')."""
+    epoch's (CPU seconds, validation W1M, and FPD where the epoch has a point) as the run's learning curve (the
+    generators')."""
 
     def __init__(self, seconds: float):
         super().__init__()

@@ -26,17 +26,16 @@ hls4ml-layout HDF5 plus PNG plots (`jetzoo.generate.generated_output`), and `tes
 `jetzoo.metrics.generative` with its real-vs-real floor (the test split's real jets are halved
 into `real` and `real_reference`). Validation logs the discriminator loss as `val/d_loss` and the
 W1 of the jet mass between the validation jets and as many generated ones as `val/w1m`, also
-logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator, and their FPD at that N
-as `val/fpd` (`jetzoo.metrics.generated.validation_fpd`).
+logged as `val/loss` so that checkpointing on `val/loss` keeps the best generator, and every so often
+their FPD as `val/fpd` (`jetzoo.metrics.generated.validation_fpd`).
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
-
-import time
 
 import lightning as L
 import numpy as np
@@ -310,9 +309,9 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         logged = {"val/w1m": w1m, "val/loss": w1m}
         self.last_validation_fpd = None  # what a learning-curve callback reads: None in an epoch without a point
         if self._validation_fpd_due():
-            start = time.process_time()
             from jetzoo.metrics.generated import validation_fpd
 
+            start = time.process_time()
             fpd = validation_fpd(*clouds)
             end = time.process_time()
             # the next point after 1 / FPD_CPU_SHARE times this one's cost: FPD takes at most that share of the CPU
