@@ -53,20 +53,22 @@ def plot_generator_curves(curves: dict[str, list[list[dict]]], stem: Path, title
     CPU-hours at `stem`, and validation FPD at `stem` with `w1m` replaced by `fpd` where the curves have it."""
     plt, mplhep = _pyplot()
     stem = Path(stem)
-    panels = [("val_w1m", "Validation $W_1^M$", stem, curves)]
+    # the tested checkpoint is the epoch of lowest W1M; FPD points are sparse, so on the FPD panel the dot is the
+    # point of lowest W1M among those that have an FPD, not necessarily the epoch tested
+    panels = [("val_w1m", "Validation $W_1^M$", stem, curves, "dot: the checkpoint tested (lowest $W_1^M$)")]
     fpd = {model: [[p for p in c if p.get("val_fpd") is not None] for c in seeds] for model, seeds in curves.items()}
     fpd = {model: [c for c in seeds if c] for model, seeds in fpd.items() if any(seeds)}
     if fpd:
-        panels.append(("val_fpd", "Validation FPD", stem.with_name(stem.name.replace("w1m", "fpd")), fpd))
+        panels.append(("val_fpd", "Validation FPD", stem.with_name(stem.name.replace("w1m", "fpd")), fpd,
+                       "dot: of the FPD points, the lowest $W_1^M$"))
     paths = []
-    for key, label, path, data in panels:
+    for key, label, path, data, dot in panels:
         fig, ax = plt.subplots(figsize=(9, 8))
         seed_lines(plt, ax, data, lambda p: p["cpu_s"] / 3600, lambda p: p[key], best_by=lambda p: p["val_w1m"])
         ax.set_xlabel("Training CPU-hours")
         ax.set_ylabel(label)
         ax.set_yscale("log")
-        ax.legend(loc="upper right", fontsize=13, title="one line per seed; dot: the checkpoint tested (lowest $W_1^M$)",
-                  title_fontsize=11)
+        ax.legend(loc="upper right", fontsize=13, title=f"one line per seed; {dot}", title_fontsize=11)
         _label(mplhep, ax, title)
         fig.tight_layout()
         paths += _save(fig, path, formats)
