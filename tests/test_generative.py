@@ -7,6 +7,7 @@ the Lightning runs: QCD-only training, anomaly AUC, stable GAN training and the 
 from __future__ import annotations
 
 import math
+import re
 
 import h5py
 import numpy as np
@@ -126,6 +127,32 @@ def test_compile_messages_without_a_working_compiler_is_one_line_at_build(monkey
         JetGAN(compile_messages=False)  # the eager model needs no compiler
     finally:
         gan.compiled_pair_mean.cache_clear()
+
+
+def test_a_diverging_generator_stops_its_fit_with_one_line(top_jets_file, tmp_path, capfd, monkeypatch):
+    """A real fit whose learning rates blow the weights up: the first non-finite loss ends it, one line that names
+    the model, the loss and the step, exit 1 (issue 22: no NaN trains on or reaches a metric)."""
+    from helpers import jetzoo_in_process
+
+    code, out, err = jetzoo_in_process(
+        capfd, monkeypatch, "fit", "--model", "gan", "--model.lr_generator", "1e30", "--model.lr_discriminator", "1e30",
+        "--data.path", top_jets_file, "--data.max_jets", "160", "--data.batch_size", "32", "--trainer.max_epochs", "2",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--trainer.logger", "false",
+        "--trainer.default_root_dir", tmp_path, cwd=tmp_path)
+    assert code == 1, err[-3000:]
+    assert "Traceback" not in err and err.strip().count("\n") == 0, err
+    assert re.search(r"JetGAN: NaN or inf in the (generator|discriminator) loss \(train batch \d+ of epoch 0, after \d+ "
+                     r"optimizer steps\): the weights have diverged", err), err
+
+
+def test_generated_jets_that_are_not_finite_never_leave_sample():
+    from jetzoo.errors import TrainingError
+
+    model = JetGAN(num_classes=2)
+    with torch.no_grad():
+        model.generator.head.bias[2] = float("nan")  # the pT logits of every particle
+    with pytest.raises(TrainingError, match=r"^JetGAN: NaN or inf in \d+ of 360 values of the generated jets \(outside a fit\)"):
+        model.sample(torch.tensor([0, 1, 0, 1]), model.seeded_generator())
 
 
 def test_generator_output_is_a_valid_cloud():

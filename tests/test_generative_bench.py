@@ -60,3 +60,34 @@ def test_the_published_rows_are_those_of_the_boards_one_jet_type_and_in_the_tabl
     mpgan = next(row for row in gluon if row.startswith("| MPGAN (arXiv:2106.11535"))
     assert mpgan.count("|") == len(COLUMNS) + 7 and "| 0.7 ± 0.2 | 0.9 ± 0.3 | 0.7 ± 0.2 |" in mpgan  # ×10⁻³, ×10⁻⁵
     assert published_rows(["t"])[0].startswith("| MPGAN") and published_rows(["g", "t"]) == published_rows(["W"]) == []
+
+
+def test_a_generator_that_diverges_in_the_bench_is_tested_at_its_best_epoch_before(top_jets_file, tmp_path, monkeypatch):
+    """A run whose losses turn NaN in its second epoch (injected into the real loop: a diverging GAN is not
+    reproducible on demand) stops there; the bench tests its best epoch before, records the one line and says so
+    in the table, instead of failing the run or training on NaN until the budget ends."""
+    from jetzoo.zoo.epic_gan import EPiCGAN
+
+    real_loss = EPiCGAN.generator_loss
+
+    def diverging(self, fake, labels):
+        loss = real_loss(self, fake, labels)
+        return loss * float("nan") if self.current_epoch >= 1 else loss
+
+    monkeypatch.setattr(EPiCGAN, "generator_loss", diverging)
+    out = tmp_path / "gen"
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump({
+        "models": [{"name": "epic-gan", "args": {"hidden": 16}}],
+        "data": {"name": "pythia", "args": {"path": str(top_jets_file), "classes": ["top"], "batch_size": 64,
+                                            "test_fraction": 0.5, "view": "cloud"}},
+        "seeds": 1, "epochs": 3, "eval_jets": 150, "trainer": {"threads": 1}, "out": str(out),
+    }))
+    spec, _ = parse_spec(["--config", str(spec_file)])
+    run_bench(spec)
+    record = json.loads((out / "runs" / "epic-gan-seed0.json").read_text())
+    assert record["status"] == "ok", record.get("error")
+    assert record["diverged"].startswith("EPiCGAN: NaN or inf in the generator loss (train batch 0 of epoch 1, "), record
+    assert record["best_epoch"] == 1 and [point["epoch"] for point in record["curve"]] == [1]
+    assert all(math.isfinite(value) for value in record["metrics"].values())
+    assert "seed 0 diverged (NaN), its best epoch before tested" in (out / "leaderboard.md").read_text()

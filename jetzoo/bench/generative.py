@@ -20,7 +20,9 @@ import numpy as np
 import torch
 
 from jetzoo.bench import convergence, measure
+from jetzoo.bench.console import say
 from jetzoo.bench.runs import EpochProgress, build_run
+from jetzoo.errors import TrainingError
 
 DEFAULT_CPU_BUDGET_HOURS = 1.5
 DEFAULT_EVAL_JETS = 50_000
@@ -63,8 +65,17 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
     best = convergence.BestEpoch()
     callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]
     recipe_args = (plan.recipe.trainer_args or {}) if plan.recipe else {}
-    trainer, resumed = resume.fit(spec, model_spec, seed, key, prefix, model, datamodule, callbacks,
-                                  **{"max_epochs": plan.max_epochs, **recipe_args})
+    trainer, ckpt_path = resume.prepared_trainer(spec, model_spec, seed, key, prefix, callbacks,
+                                                 **{"max_epochs": plan.max_epochs, **recipe_args})
+    diverged = None
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except TrainingError as err:  # diverged (NaN): its best epoch before that is the run's generator, MPGAN's rule
+        if best.best_state is None:
+            raise
+        diverged = str(err)
+        say(f"{prefix}: stopped, {diverged}; testing its best epoch ({best.best_epoch})")
+    resumed = ckpt_path is not None
     train_cpu = budget.used()
     best.restore_best(model)
 
@@ -86,6 +97,7 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
         "gen_us_per_jet": us_per_jet,
         "train_cpu_s": train_cpu,
         "cpu_budget_exhausted": budget.exhausted,
+        "diverged": diverged,
         "epochs_run": int(trainer.current_epoch),
         "best_epoch": best.best_epoch,
         "curve": budget.curve,

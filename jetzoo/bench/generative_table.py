@@ -99,6 +99,7 @@ def markdown(spec, records: dict, info: dict) -> str:
         epochs = ", ".join(f"{r.get('best_epoch')}/{r.get('epochs_run')}" for r in runs) or "–"
         notes = [f"seed {s} failed" for s in row["failed"]]
         notes += ["stale"] if any(r.get("stale") for r in runs) else []
+        notes += [f"seed {r.get('seed')} diverged (NaN), its best epoch before tested" for r in runs if r.get("diverged")]
         lines.append(f"| {row['label']} | {len(runs)} | " + " | ".join(cells) + f" | {speed} | {cpu} | {epochs} | "
                      f"{'; '.join(notes)} |")
     if ok:

@@ -63,6 +63,14 @@ def resume_point(directory: Path, key: str, prefix: str) -> str | None:
 def fit(spec, model_spec, seed: int, key: str | None, prefix: str, model, datamodule, callbacks: list, **trainer_kwargs):
     """Lightning's fit of one bench run, resumable when it has a run `key` (from its checkpoint, if one holds);
     returns (trainer, whether it resumed). The spec's own Trainer options come last."""
+    trainer, ckpt_path = prepared_trainer(spec, model_spec, seed, key, prefix, callbacks, **trainer_kwargs)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    return trainer, ckpt_path is not None
+
+
+def prepared_trainer(spec, model_spec, seed: int, key: str | None, prefix: str, callbacks: list, **trainer_kwargs):
+    """(the Trainer of one bench run, the checkpoint it resumes from or None): `fit` without the fit, for a caller
+    that handles the fit's errors itself (a generator that diverges keeps its best epoch, bench/generative.py)."""
     from jetzoo.training import quiet_trainer
 
     ckpt_path = None
@@ -71,9 +79,7 @@ def fit(spec, model_spec, seed: int, key: str | None, prefix: str, model, datamo
         ckpt_path = resume_point(directory, key, prefix)
         callbacks = [*callbacks, RunCheckpoint(directory, key)]
         trainer_kwargs["enable_checkpointing"] = True
-    trainer = quiet_trainer(callbacks=callbacks, **{**trainer_kwargs, **spec.trainer.kwargs})
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    return trainer, ckpt_path is not None
+    return quiet_trainer(callbacks=callbacks, **{**trainer_kwargs, **spec.trainer.kwargs}), ckpt_path
 
 
 def finished(spec, label: str, seed: int) -> None:

@@ -42,6 +42,7 @@ import torch
 
 from jetzoo.zoo.base import configure_adamw
 from jetzoo.zoo.epic import EPiCVelocity
+from jetzoo.zoo.finite import check_finite
 from jetzoo.zoo.generative_base import JetGenerator
 from jetzoo.zoo.optimizers import Scheduler
 
@@ -146,6 +147,7 @@ class FlowMatchingGenerator(JetGenerator):
 
     def training_step(self, batch, batch_idx):
         loss = self.per_jet_loss(batch).mean()
+        check_finite(self, loss, "the flow-matching loss", batch_idx)
         self.log("train/fm_loss", loss, prog_bar=True, batch_size=len(batch["label"]))
         return loss
 

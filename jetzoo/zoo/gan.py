@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jetzoo.errors import OptionError
+from jetzoo.zoo.finite import check_finite
 from jetzoo.zoo.generative_base import JetGenerator
 from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
 
@@ -254,6 +255,7 @@ class JetGAN(JetGenerator):
         labels, n = batch["label"], len(batch["label"])
         fake = tuple(t.detach() for t in self.generate_for(batch))
         d_loss = self.discriminator_loss(batch, fake)
+        check_finite(self, d_loss, "the discriminator loss", batch_idx)
         opt_d.zero_grad()
         self.manual_backward(d_loss)
         opt_d.step()
@@ -261,6 +263,7 @@ class JetGAN(JetGenerator):
         if (batch_idx + 1) % self.n_critic == 0:
             self.toggle_optimizer(opt_g)
             g_loss = self.generator_loss(self.generate_for(batch), labels)
+            check_finite(self, g_loss, "the generator loss", batch_idx)
             opt_g.zero_grad()
             self.manual_backward(g_loss)
             opt_g.step()

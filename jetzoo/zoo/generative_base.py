@@ -51,6 +51,7 @@ from jetzoo.metrics.anomaly import BACKGROUND_EFFICIENCY as ANOMALY_BACKGROUND_E
 from jetzoo.metrics.roc import signal_efficiency_at
 from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
+from jetzoo.zoo.finite import check_finite
 from jetzoo.zoo.generator_statistics import TrainingStatistics
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
@@ -280,6 +281,7 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None):
         """Generated jets for output: clouds sorted by pT fraction, boolean masks."""
         cloud, mask = self.generate(labels, generator)
+        check_finite(self, cloud, "the generated jets")  # no NaN reaches a metric or a file
         mask = mask > 0.5
         key = torch.where(mask, cloud[..., 2], torch.full_like(cloud[..., 2], -1.0))
         order = key.argsort(dim=1, descending=True, stable=True)
