@@ -32,10 +32,16 @@ STATED = {
 # the generators' recipes: no epoch count or early stopping (their bench gives each a fixed CPU budget and keeps
 # the best validation W1M, issue 22); (lr, weight decay, schedule, batch size, gradient clip, EMA decay)
 GENERATIVE = {"epic-fm": (1e-3, 5e-5, "cosine-warmup", 1024, 0.5, 0.999)}
+# jetzoo's own GANs, tuned on gluon jets (benchmarks/generative_leaderboard/gan-tuning.md): (hidden, message-passing
+# layers, generator lr, discriminator lr, Adam betas, n_critic, batch size, compile_messages)
+ADVERSARIAL = {
+    "gan": (32, 1, 1e-4, 1e-4, (0.5, 0.999), 1, 256, True),
+    "wgan": (32, 1, 1e-4, 1e-4, (0.0, 0.9), 5, 256, True),
+}
 
 
 def test_every_recipe_is_stated_here_and_every_tagger_names_one():
-    assert sorted([*STATED, *GENERATIVE]) == recipe_names()
+    assert sorted([*STATED, *GENERATIVE, *ADVERSARIAL]) == recipe_names()
     for name in registry.list_models():
         cls = registry.get_model(name)
         if cls.__module__.startswith("jetzoo.") and cls.task == "tagging":
@@ -254,3 +260,36 @@ def test_a_generator_recipe_parses_and_builds_what_it_states(name, top_jets_file
     assert factor(warmup - 1) == pytest.approx(0.5 * (1 + math.cos(math.pi * (warmup - 1) / total)))
     assert factor(warmup // 2 - 1) == pytest.approx(0.5 * factor(warmup - 1), rel=0.02)
     assert factor(total) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_a_gan_recipe_parses_and_builds_its_two_optimisers(name, top_jets_file, capfd, monkeypatch, tmp_path):
+    """`jetzoo fit --model gan --recipe gan --print_config` (and wgan's): the tuned architecture and optimisation the
+    parser takes, then the generator's and the discriminator's Adam with the stated rates and betas."""
+    import yaml
+
+    from helpers import jetzoo_in_process
+
+    hidden, layers, lr_g, lr_d, betas, n_critic, batch, compiled = ADVERSARIAL[name]
+    assert default_recipe(registry.get_model(name)) == name
+    code, out, err = jetzoo_in_process(capfd, monkeypatch, "fit", "--model", name, "--recipe", name,
+                                       "--data.path", top_jets_file, "--print_config", cwd=tmp_path)
+    assert code == 0, err
+    config = yaml.safe_load(out)
+    args = config["model"]["init_args"]
+    assert (args["hidden"], args["mp_layers"], args["lr_generator"], args["lr_discriminator"]) == (hidden, layers, lr_g, lr_d)
+    assert (tuple(args["betas"]), args["n_critic"], args["compile_messages"]) == (betas, n_critic, compiled)
+    assert config["data"]["init_args"]["batch_size"] == batch
+    keys = ("hidden", "mp_layers", "lr_generator", "lr_discriminator", "betas", "n_critic")
+    model = registry.create_model(name, **{k: args[k] for k in keys})
+    opt_g, opt_d = model.configure_optimizers()
+    assert type(opt_g) is type(opt_d) is torch.optim.Adam
+    assert (opt_g.defaults["lr"], opt_d.defaults["lr"]) == (lr_g, lr_d)
+    assert tuple(opt_g.defaults["betas"]) == tuple(opt_d.defaults["betas"]) == betas
+    assert {id(p) for p in opt_g.param_groups[0]["params"]} == {id(p) for p in model.generator.parameters()}
+
+
+def test_only_gan_and_wgan_take_the_tuned_gan_recipes():
+    """EPiC-GAN and MPGAN share JetGAN's loop but train with their authors' defaults, not jetzoo's tuned GAN."""
+    for name in ("epic-gan", "mpgan", "mpgan-lite"):
+        assert default_recipe(registry.get_model(name)) is None, name

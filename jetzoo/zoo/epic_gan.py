@@ -101,6 +101,7 @@ class EPiCGAN(JetGAN):
     """
 
     adversarial_loss = "least-squares"
+    recipe = None  # the authors' configuration is the defaults; not the tuned `gan` recipe JetGAN names
 
     def __init__(
         self,

@@ -165,6 +165,7 @@ class JetGAN(JetGenerator):
     change the networks and the loss)."""
 
     adversarial_loss = "non-saturating"  # or "least-squares"; `wgan` overrides the losses (WGAN-GP)
+    recipe = "gan"  # its tuned training (jetzoo/training/recipes/gan.yaml)
 
     exportable = False
     export_blocker = ("a generator: its forward is the discriminator's score of a real batch, and exporting "
@@ -280,6 +281,8 @@ class JetGAN(JetGenerator):
 
 class JetWGAN(JetGAN):
     """Wasserstein GAN with gradient penalty (critic steps per generator step: `n_critic`)."""
+
+    recipe = "wgan"  # its tuned training (jetzoo/training/recipes/wgan.yaml)
 
     def __init__(
         self,

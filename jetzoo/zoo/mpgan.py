@@ -124,6 +124,7 @@ class MPGAN(JetGAN):
     """
 
     adversarial_loss = "least-squares"
+    recipe = None  # the authors' configuration is the defaults; not the tuned `gan` recipe JetGAN names
     cpu_variant = "mpgan-lite"  # the registry-wide CPU tests run on it: f_e over 900 pairs a jet is heavy
 
     def __init__(
