@@ -14,17 +14,21 @@ from jetzoo.bench import run_bench, store
 from jetzoo.bench.spec import parse_spec
 
 
-def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resumes(top_jets_file, tmp_path):
-    out = tmp_path / "gen"
+def tiny_spec(top_jets_file, tmp_path, out, **keys):
+    """A one-run spec of a small epic-gan on the fixture's top jets (3 epochs at most, 150 test jets), with `keys`."""
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump({
         "models": [{"name": "epic-gan", "args": {"hidden": 16}}],
         "data": {"name": "pythia", "args": {"path": str(top_jets_file), "classes": ["top"], "batch_size": 64,
                                             "test_fraction": 0.5, "view": "cloud"}},
-        "seeds": 1, "epochs": 3, "cpu_budget_hours": 0.001, "eval_jets": 150, "trainer": {"threads": 1},
-        "plots": True, "out": str(out),
+        "seeds": 1, "epochs": 3, "eval_jets": 150, "trainer": {"threads": 1}, "out": str(out), **keys,
     }))
-    spec, _ = parse_spec(["--config", str(spec_file)])
+    return parse_spec(["--config", str(spec_file)])[0]
+
+
+def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resumes(top_jets_file, tmp_path):
+    out = tmp_path / "gen"
+    spec = tiny_spec(top_jets_file, tmp_path, out, cpu_budget_hours=0.001, plots=True)
     run_bench(spec)
     record = json.loads((out / "runs" / "epic-gan-seed0.json").read_text())
     assert record["status"] == "ok" and record["task"] == "generation", record.get("error")
@@ -76,14 +80,7 @@ def test_a_generator_that_diverges_in_the_bench_is_tested_at_its_best_epoch_befo
 
     monkeypatch.setattr(EPiCGAN, "generator_loss", diverging)
     out = tmp_path / "gen"
-    spec_file = tmp_path / "spec.yaml"
-    spec_file.write_text(yaml.safe_dump({
-        "models": [{"name": "epic-gan", "args": {"hidden": 16}}],
-        "data": {"name": "pythia", "args": {"path": str(top_jets_file), "classes": ["top"], "batch_size": 64,
-                                            "test_fraction": 0.5, "view": "cloud"}},
-        "seeds": 1, "epochs": 3, "eval_jets": 150, "trainer": {"threads": 1}, "out": str(out),
-    }))
-    spec, _ = parse_spec(["--config", str(spec_file)])
+    spec = tiny_spec(top_jets_file, tmp_path, out)
     run_bench(spec)
     record = json.loads((out / "runs" / "epic-gan-seed0.json").read_text())
     assert record["status"] == "ok", record.get("error")
