@@ -64,7 +64,8 @@ def pair_mean(receiver, sender, distance, coords, mask, activation: str) -> torc
 
 @functools.cache
 def compiled_pair_mean():
-    """`pair_mean` through torch.compile (inductor; imported on first use). Its graphs have no double backward, so
+    """`pair_mean` through torch.compile (inductor; imported on first use), sizes symbolic: ~5 graphs in a fit (grad
+    modes and which inputs need gradients), under dynamo's limit of 8. Its graphs have no double backward, so
     the gradient penalty's pass runs eagerly. Inductor builds C++ at run time: a probe compiles a small function
     first, so a missing compiler is one line (OptionError) when the model is built, not a failure mid-fit."""
     try:
@@ -74,7 +75,7 @@ def compiled_pair_mean():
         reason = (str(err).strip().splitlines() or [""])[0][:160]
         raise OptionError(f"--model.compile_messages true: torch.compile cannot build its kernels here "
                           f"({type(err).__name__}: {reason}); set it false or install a C++ compiler") from None
-    return torch.compile(pair_mean, dynamic=None)
+    return torch.compile(pair_mean, dynamic=True)  # symbolic sizes: batch sizes do not recompile
 
 
 class MessagePassing(nn.Module):
