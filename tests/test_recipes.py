@@ -35,7 +35,7 @@ GENERATIVE = {"epic-fm": (1e-3, 5e-5, "cosine-warmup", 1024, 0.5, 0.999)}
 # jetzoo's own GANs, tuned on gluon jets (benchmarks/generative_leaderboard/gan-tuning.md): (hidden, message-passing
 # layers, generator lr, discriminator lr, Adam betas, n_critic, batch size, compile_messages)
 ADVERSARIAL = {
-    "gan": (32, 1, 1e-4, 1e-4, (0.5, 0.999), 1, 256, True),
+    "gan": (32, 2, 1e-4, 1e-4, (0.5, 0.999), 1, 256, True),
     "wgan": (32, 1, 1e-4, 1e-4, (0.0, 0.9), 5, 256, True),
 }
 
