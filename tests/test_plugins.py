@@ -196,6 +196,24 @@ def test_exit_at_import_is_a_registry_error_not_an_exit(installed_plugins, on_pa
         registry.get_model("exit-model")
 
 
+def test_the_cache_keys_ignore_vendored_copies_on_sys_path(tmp_path, monkeypatch):
+    """setuptools puts its _vendor directory on sys.path when imported (torch.compile imports it): those private
+    copies are not installed distributions, so the keys stay those of a fresh process; a real install changes them."""
+    from jetzoo.registry.health import cache
+
+    def distribution(directory, name):
+        info = directory / f"{name}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        return directory
+
+    before = cache.Keys().environment
+    monkeypatch.syspath_prepend(str(distribution(tmp_path / "tool" / "_vendor", "vendored-copy")))
+    assert cache.Keys().environment == before
+    monkeypatch.syspath_prepend(str(distribution(tmp_path / "site", "installed-plugin-dependency")))
+    assert cache.Keys().environment != before
+
+
 def test_classes_that_are_not_lightning_classes_are_registry_errors(installed_plugins, on_path, monkeypatch):
     on_path(installed_plugins["not_lightning"])
     with pytest.raises(registry.RegistryError) as err:

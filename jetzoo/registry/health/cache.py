@@ -70,12 +70,19 @@ def source_fingerprint(top_level: str) -> str:
     return digest(stats)
 
 
+def installed_paths() -> list[str]:
+    """sys.path without the `_vendor` directories of other packages: importing setuptools (torch.compile does) puts
+    setuptools/_vendor on sys.path, whose private copies are not installed distributions. Counted, they made the
+    keys of a process that had compiled something differ from a fresh `jetzoo models`' and every entry re-checked."""
+    return [entry for entry in sys.path if os.path.basename(os.path.normpath(entry or ".")) != "_vendor"]
+
+
 class Keys:
     """Cache keys for entries of the current environment (scanned once)."""
 
     def __init__(self):
         self.versions: dict[str, str] = {}
-        for dist in md.distributions():
+        for dist in md.distributions(path=installed_paths()):
             self.versions.setdefault(dist.metadata["Name"] or "?", dist.version or "?")
         self.environment = digest([sys.prefix, sys.version, sorted(self.versions.items())])
         self._sources: dict[str, str] = {}
