@@ -108,6 +108,15 @@ def test_compiled_message_passing_gives_the_eager_losses_and_gradients():
     assert grads0.abs().max() > 0 and torch.allclose(grads0, grads1, rtol=1e-4, atol=1e-6)
 
 
+def test_every_activation_has_its_function_for_the_compiled_messages():
+    from jetzoo.zoo.mlp import ACTIVATION_FUNCTIONS, ACTIVATIONS
+
+    x = torch.linspace(-3, 3, 13)
+    assert set(ACTIVATION_FUNCTIONS) == set(ACTIVATIONS)
+    for name, module in ACTIVATIONS.items():
+        assert torch.equal(ACTIVATION_FUNCTIONS[name](x), module()(x)), name
+
+
 def test_compile_messages_without_a_working_compiler_is_one_line_at_build(monkeypatch):
     from jetzoo.errors import OptionError
     from jetzoo.zoo import gan

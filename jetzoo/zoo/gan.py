@@ -40,12 +40,9 @@ from torch import nn
 from jetzoo.errors import OptionError
 from jetzoo.zoo.finite import check_finite
 from jetzoo.zoo.generative_base import JetGenerator
-from jetzoo.zoo.mlp import ACTIVATIONS, dense_stack
+from jetzoo.zoo.mlp import ACTIVATION_FUNCTIONS, ACTIVATIONS, dense_stack
 
 PARTICLE_NOISE = 4  # per-particle noise dimensions (MPGAN starts every particle from its own noise)
-
-
-FUNCTIONAL = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh, "elu": F.elu}  # ACTIVATIONS as functions
 
 
 def pair_mean(receiver, sender, distance, coords, mask, activation: str) -> torch.Tensor:
@@ -57,7 +54,7 @@ def pair_mean(receiver, sender, distance, coords, mask, activation: str) -> torc
     """
     diff = coords.unsqueeze(2) - coords.unsqueeze(1)
     dr = (diff.pow(2).sum(-1, keepdim=True) + 1e-8).sqrt()  # smooth at 0 (double backward of the GP)
-    messages = FUNCTIONAL[activation](receiver.unsqueeze(2) + sender.unsqueeze(1) + dr * distance)
+    messages = ACTIVATION_FUNCTIONS[activation](receiver.unsqueeze(2) + sender.unsqueeze(1) + dr * distance)
     weights = mask.unsqueeze(1).unsqueeze(-1)  # (B, 1, P, 1): messages from real particles j
     return (messages * weights).sum(2) / weights.sum(2).clamp_min(1.0)
 

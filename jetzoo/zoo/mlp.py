@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from jetzoo.zoo.base import JetTagger
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "elu": nn.ELU}
 Activation = Literal["relu", "gelu", "silu", "tanh", "elu"]  # the keys of ACTIVATIONS
+ACTIVATION_FUNCTIONS = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh, "elu": F.elu}  # as functions
 
 
 def dense_stack(widths, in_features: int, activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False):
