@@ -154,6 +154,23 @@ def test_a_diverging_generator_stops_its_fit_with_one_line(top_jets_file, tmp_pa
                      r"optimizer steps\): the weights have diverged", err), err
 
 
+def test_a_diverging_generator_under_ddp_stops_every_rank_with_one_line(top_jets_file, tmp_path):
+    """The same fit on two CPU processes (Lightning DDP, gloo): the ranks decide together, so both stop at the
+    same step with the one line and the run ends (no rank left waiting in a collective), exit 1."""
+    from helpers import run_jetzoo
+
+    result = run_jetzoo(
+        "fit", "--model", "gan", "--model.lr_generator", "1e30", "--model.lr_discriminator", "1e30",
+        "--data.path", top_jets_file, "--data.max_jets", "320", "--data.batch_size", "32", "--trainer.max_epochs", "2",
+        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--trainer.logger", "false",
+        "--trainer.default_root_dir", tmp_path, cwd=tmp_path, timeout=240)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert re.search(r"jetzoo fit: error: JetGAN: NaN or inf in the (generator|discriminator) loss \(train batch \d+ of "
+                     r"epoch 0, after \d+ optimizer steps\)", result.stderr), result.stderr[-3000:]
+
+
 def test_generated_jets_that_are_not_finite_never_leave_sample():
     from jetzoo.errors import TrainingError
 
