@@ -154,21 +154,76 @@ def test_a_diverging_generator_stops_its_fit_with_one_line(top_jets_file, tmp_pa
                      r"optimizer steps\): the weights have diverged", err), err
 
 
-def test_a_diverging_generator_under_ddp_stops_every_rank_with_one_line(top_jets_file, tmp_path):
-    """The same fit on two CPU processes (Lightning DDP, gloo): the ranks decide together, so both stop at the
-    same step with the one line and the run ends (no rank left waiting in a collective), exit 1."""
+def test_a_generator_diverging_on_one_ddp_rank_stops_every_rank_with_one_line(top_jets_file, tmp_path):
+    """A real two-process fit (Lightning's plain `ddp`, gloo) whose validation gives the ranks unequal numbers of
+    batches (every jet evaluated once), then the weights of rank 1 alone turn NaN in epoch 1 (a user's callback,
+    tests/poison_callback.py). Epoch 0 trains and validates (plain `ddp` takes a GAN; a collective per validation
+    batch would pair one rank's extra batch with the other's epoch-end gather, which gloo aborts on); in epoch 1 the
+    ranks decide together at the poisoned step: each prints one line, the run ends with exit 1, none left waiting."""
+    from pathlib import Path
+
     from helpers import run_jetzoo
 
     result = run_jetzoo(
-        "fit", "--model", "gan", "--model.lr_generator", "1e30", "--model.lr_discriminator", "1e30",
-        "--data.path", top_jets_file, "--data.max_jets", "320", "--data.batch_size", "32", "--trainer.max_epochs", "2",
-        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--trainer.logger", "false",
-        "--trainer.default_root_dir", tmp_path, cwd=tmp_path, timeout=240)
+        "fit", "--model", "gan", "--data.path", top_jets_file, "--data.max_jets", "330", "--data.batch_size", "16",
+        "--trainer.max_epochs", "3", "--trainer.num_sanity_val_steps", "0", "--trainer.strategy", "ddp",
+        "--trainer.devices", "2", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false", "--trainer.logger", "false", "--trainer.default_root_dir", tmp_path,
+        "--trainer.callbacks+=poison_callback.PoisonOneRank", cwd=tmp_path, timeout=240,
+        env={"PYTHONPATH": str(Path(__file__).parent), "JETZOO_ALLOW_IMPORT": "poison_callback",
+             "JETZOO_POISON": "1:train:1:2"})
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert re.search(r"jetzoo fit: error: JetGAN: NaN or inf in the (generator|discriminator) loss \(train batch \d+ of "
-                     r"epoch 0, after \d+ optimizer steps\)", result.stderr), result.stderr[-3000:]
+    counts = sorted((tmp_path / f"validation_batches.rank{r}").read_text() for r in (0, 1))
+    assert counts[0] != counts[1], counts  # the ranks validated unequal numbers of batches
+    err = result.stderr  # the two processes' lines, possibly run together
+    assert err.count("jetzoo fit: error: ") == 2, err[-3000:]
+    assert re.search(r"jetzoo fit: error: JetGAN: NaN or inf in the discriminator loss \(train batch 2 of epoch 1, "
+                     r"after \d+ optimizer steps\): the weights have diverged", err), err[-3000:]
+    assert "jetzoo fit: error: JetGAN: NaN or inf on another DDP rank (train, epoch 1, after" in err, err[-3000:]
+
+
+def test_a_gan_under_ddp_without_find_unused_parameters_is_one_line(top_jets_file, tmp_path, capfd, monkeypatch):
+    """Plain `ddp` gets find_unused_parameters for a GAN (the run above); refusing it explicitly is one line."""
+    from helpers import jetzoo_in_process
+
+    code, out, err = jetzoo_in_process(
+        capfd, monkeypatch, "fit", "--model", "gan", "--data.path", top_jets_file, "--data.max_jets", "160",
+        "--trainer.strategy", "ddp_find_unused_parameters_false", "--trainer.devices", "1", "--trainer.accelerator",
+        "cpu", "--trainer.logger", "false", "--trainer.default_root_dir", tmp_path, cwd=tmp_path)
+    assert code == 2 and "Traceback" not in err and err.strip().count("\n") == 0, err[-3000:]
+    assert "--trainer.strategy: JetGAN steps its discriminator and its generator in turn, so DDP needs " \
+           "find_unused_parameters; use ddp or ddp_find_unused_parameters_true" in err, err
+
+
+def test_a_non_finite_batch_in_a_ddp_evaluation_is_held_to_the_epoch_end():
+    """The logic the DDP run above cannot reach cheaply: in validation, test and prediction under DDP (ranks may run
+    unequal numbers of batches) a non-finite generated batch is skipped (sample gives None), the first one's
+    message is held, and `raise_held` raises it at the epoch's end, on every rank: here two ranks as one, the
+    decision's all-reduce being the identity (its real collective is the one the run above takes)."""
+    from types import SimpleNamespace
+
+    from lightning.pytorch.trainer.states import RunningStage, TrainerState
+
+    from jetzoo.errors import TrainingError
+    from jetzoo.zoo.finite import raise_held
+
+    model = JetGAN(num_classes=2)
+    state = TrainerState()
+    state.stage = RunningStage.VALIDATING
+    model._trainer = SimpleNamespace(world_size=2, training=False, state=state, current_epoch=4, global_step=9,
+                                     strategy=SimpleNamespace(reduce_boolean_decision=lambda decision, all: decision))
+    labels = torch.tensor([0, 1, 0, 1])
+    assert model.sample(labels, model.seeded_generator()) is not None
+    raise_held(model)  # nothing held: the epoch ends normally
+    with torch.no_grad():
+        model.generator.head.bias[2] = float("nan")
+    assert model.sample(labels, model.seeded_generator()) is None  # skipped, no raise mid-epoch
+    assert model.sample(labels[:2], model.seeded_generator()) is None  # the first message is the one kept
+    with pytest.raises(TrainingError, match=r"^JetGAN: NaN or inf in \d+ of 360 values of the generated jets "
+                                            r"\(validate, epoch 4, after 9 optimizer steps\)"):
+        raise_held(model)
+    raise_held(model)  # raised once: the next epoch starts clean
 
 
 def test_generated_jets_that_are_not_finite_never_leave_sample():

@@ -19,6 +19,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from jetzoo.io.files import atomic_write
+from jetzoo.zoo.finite import raise_held
 
 
 COLUMNS = {"logits": np.float32, "probs": np.float32, "label": np.int64, "index": np.int64}  # what a file may hold
@@ -67,6 +68,7 @@ class JetPredictionWriter(BasePredictionWriter):
         self.output_path = output_path
 
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices):
+        raise_held(pl_module)  # under DDP a non-finite batch was skipped (None): nothing is written, on any rank
         if not predictions:
             return
         outputs = predictions[0] if isinstance(predictions[0], list) else predictions

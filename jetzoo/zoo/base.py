@@ -40,11 +40,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-from jetzoo.errors import JetDataError, TrainingError
+from jetzoo.errors import JetDataError
 from jetzoo.metrics import LogitsAndLabels, bootstrap_intervals, evaluate, format_summary
 from jetzoo.metrics.summary import lightning_table_too
 from jetzoo.zoo import optimizers
 from jetzoo.zoo.backbone_task import BackboneTask
+from jetzoo.zoo.finite import raise_held, refuse_non_finite
 from jetzoo.zoo.optimizers import Optimizer, Scheduler
 
 # bootstrap resamples of the test metrics' intervals (seed 0): ~0.1 s for a binary tagger on 4k jets
@@ -144,13 +145,16 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
     def _eval_step(self, batch, metrics: nn.ModuleDict, stage: str, batch_idx: int):
         logits = self(batch)
         finite = torch.isfinite(logits).all(-1)
-        if not bool(finite.all()):
+
+        def message() -> str:
             trainer = self._trainer
             precision = f", precision {trainer.precision}" if trainer is not None else ""
-            raise TrainingError(
-                f"{type(self).__name__}: {int((~finite).sum())} of {len(finite)} jets have non-finite logits in "
-                f"{stage} batch {batch_idx} (after {self.global_step} training steps{precision}); the weights "
-                "have diverged or the inputs hold NaN/inf: lower the learning rate, or try --trainer.precision 32")
+            return (f"{type(self).__name__}: {int((~finite).sum())} of {len(finite)} jets have non-finite logits in "
+                    f"{stage} batch {batch_idx} (after {self.global_step} training steps{precision}); the weights have "
+                    "diverged or the inputs hold NaN/inf: lower the learning rate, or try --trainer.precision 32")
+
+        if not refuse_non_finite(self, ~finite, message):  # held under DDP, raised at the epoch's end
+            return
         logits = logits.float()
         loss = F.cross_entropy(logits, batch["label"])
         metrics["loss"].update(loss, weight=len(batch["label"]))
@@ -199,9 +203,11 @@ class JetTagger(BackboneTask, L.LightningModule, ABC):
         self.log_dict(out, sync_dist=True)
 
     def on_validation_epoch_end(self):
+        raise_held(self)
         self._log_metrics(self.val_metrics, "val")
 
     def on_test_epoch_end(self):
+        raise_held(self)
         self._log_metrics(self.test_metrics, "test")
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):

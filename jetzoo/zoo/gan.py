@@ -204,6 +204,21 @@ class JetGAN(JetGenerator):
         if compile_messages:
             compiled_pair_mean()  # fails here, in one line, where inductor cannot build
 
+    def setup(self, stage: str) -> None:
+        """Under DDP: the discriminator's and the generator's steps alternate, each leaving the other network's
+        weights without gradients, which DDP only takes with `find_unused_parameters` (Lightning's GAN advice:
+        'ddp_find_unused_parameters_true'). A plain `--trainer.strategy ddp` gets it here, before Lightning wraps
+        the model; an explicit `..._find_unused_parameters_false` is one line."""
+        super().setup(stage)
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        ddp_kwargs = getattr(strategy, "_ddp_kwargs", None)  # DDPStrategy's arguments to DistributedDataParallel
+        if ddp_kwargs is None or stage != "fit":
+            return
+        if ddp_kwargs.get("find_unused_parameters") is False:
+            raise OptionError(f"--trainer.strategy: {type(self).__name__} steps its discriminator and its generator in "
+                              "turn, so DDP needs find_unused_parameters; use ddp or ddp_find_unused_parameters_true")
+        ddp_kwargs.setdefault("find_unused_parameters", True)
+
     # --- networks -------------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The discriminator's (B,) score of the real batch."""

@@ -51,7 +51,7 @@ from jetzoo.metrics.anomaly import BACKGROUND_EFFICIENCY as ANOMALY_BACKGROUND_E
 from jetzoo.metrics.roc import signal_efficiency_at
 from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
-from jetzoo.zoo.finite import check_finite
+from jetzoo.zoo.finite import check_finite, raise_held
 from jetzoo.zoo.generator_statistics import TrainingStatistics
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
@@ -279,9 +279,11 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None):
-        """Generated jets for output: clouds sorted by pT fraction, boolean masks."""
+        """Generated jets for output: clouds sorted by pT fraction, boolean masks; None for a non-finite batch in a
+        DDP evaluation stage, which the steps skip and the epoch's end raises (`jetzoo.zoo.finite`)."""
         cloud, mask = self.generate(labels, generator)
-        check_finite(self, cloud, "the generated jets")  # no NaN reaches a metric or a file
+        if not check_finite(self, cloud, "the generated jets"):  # no NaN reaches a metric or a file
+            return None
         mask = mask > 0.5
         key = torch.where(mask, cloud[..., 2], torch.full_like(cloud[..., 2], -1.0))
         order = key.argsort(dim=1, descending=True, stable=True)
@@ -294,7 +296,10 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         with torch.inference_mode(False), torch.enable_grad():
             loss = self.loss({k: v.clone() for k, v in batch.items()}).detach()
         self.log(self.validation_loss_name, loss, prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
-        cloud, mask = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
+        sampled = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
+        if sampled is None:
+            return
+        cloud, mask = sampled
         self.val_real_mass.update(relative_jet_mass(batch["cloud"], batch["mask"].to(batch["cloud"].dtype)))
         self.val_gen_mass.update(relative_jet_mass(cloud, mask.to(cloud.dtype)))
         for sample, (c, m) in ((self.val_real, (batch["cloud"], batch["mask"])), (self.val_gen, (cloud, mask))):
@@ -302,6 +307,7 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
             sample["mask"].update(m.bool())
 
     def on_validation_epoch_end(self):
+        raise_held(self)
         real, gen = self.val_real_mass.compute().cpu().numpy(), self.val_gen_mass.compute().cpu().numpy()
         clouds = [(s["cloud"].compute().cpu(), s["mask"].compute().cpu().bool()) for s in (self.val_real, self.val_gen)]
         for metric in (self.val_real_mass, self.val_gen_mass, *self.val_real.values(), *self.val_gen.values()):
@@ -334,7 +340,10 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
 
     # --- test: every generative metric beside its real-vs-real floor -------------------------------------
     def test_step(self, batch, batch_idx):
-        cloud, mask = self.sample(batch["label"], self.seeded_generator(2000 + batch_idx))
+        sampled = self.sample(batch["label"], self.seeded_generator(2000 + batch_idx))
+        if sampled is None:
+            return
+        cloud, mask = sampled
         self.test_real["cloud"].update(batch["cloud"])
         self.test_real["mask"].update(batch["mask"].bool())
         self.test_gen["cloud"].update(cloud)
@@ -343,6 +352,7 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
     def on_test_epoch_end(self):
         from jetzoo.metrics.generated import evaluate_generated
 
+        raise_held(self)
         real = [self.test_real["cloud"].compute().cpu(), self.test_real["mask"].compute().cpu().bool()]
         gen = [self.test_gen["cloud"].compute().cpu(), self.test_gen["mask"].compute().cpu().bool()]
         for metric in (*self.test_real.values(), *self.test_gen.values()):
@@ -358,13 +368,19 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         self.log_dict({f"test/{k}": float(v) for k, v in metrics.items()}, sync_dist=True)  # equal on every rank
 
     # --- prediction: generated jets beside the real ones ---------------------------------------------------
+    def on_predict_epoch_end(self):
+        raise_held(self)  # a non-finite batch under DDP (its step returned None); jetzoo's writer raised it already
+
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
         """Generated clouds conditioned on the batch labels, the real clouds, and the real jets' kinematics.
 
         `jet` (B, 4) = (pT, η, φ, m) of the real jets when the batch carries it, else
         (default_jet_pt, 0, 0, 0): the generated clouds are placed around these jets on output.
         """
-        cloud, mask = self.sample(batch["label"], self.seeded_generator(3000 + batch_idx))
+        sampled = self.sample(batch["label"], self.seeded_generator(3000 + batch_idx))
+        if sampled is None:
+            return None
+        cloud, mask = sampled
         n = len(batch["label"])
         jet = batch.get("jet")
         if jet is None:
