@@ -262,6 +262,40 @@ def test_a_generator_recipe_parses_and_builds_what_it_states(name, top_jets_file
     assert factor(total) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_under_a_cpu_budget_the_schedules_span_the_budget_not_max_epochs():
+    """The generative bench ends each fit on its CPU budget, with max_epochs 100000: the cosine schedules spread
+    over the budget's share used (CpuBudget.fit_fraction), not over 100000 epochs of steps, under which epic-fm's
+    warm-up alone would have outlasted any run (its learning rate below 2% of the recipe's throughout)."""
+    from jetzoo.bench.convergence import CpuBudget
+    from jetzoo.errors import OptionError
+
+    budget = CpuBudget(seconds=1000.0)
+    used = {"s": 0.0}
+    budget.used = lambda: used["s"]
+    trainer = _FakeTrainer(max_epochs=100_000)
+    trainer.estimated_stepping_batches, trainer.callbacks = 4_000_000, [budget]
+    for scheduler, expected in (
+        ("cosine-warmup", lambda f: 0.5 * (1 + math.cos(math.pi * f)) * min(1.0, f / 0.1)),
+        ("cosine", lambda f: 0.5 * (1 + math.cos(math.pi * f))),
+    ):
+        model = registry.create_model("epic-fm", scheduler=scheduler)
+        model.trainer = trainer
+        configured = model.configure_optimizers()
+        sched, optimizer = configured["lr_scheduler"]["scheduler"], configured["optimizer"]
+        for share in (0.02, 0.05, 0.3, 0.75, 1.0, 1.5):  # 1.5: a last batch past the budget
+            used["s"] = share * 1000.0
+            optimizer.step()
+            sched.step()
+            assert optimizer.param_groups[0]["lr"] == pytest.approx(model.lr * expected(min(share, 1.0)), abs=1e-12), \
+                (scheduler, share)
+    for scheduler in ("onecycle", "flat-decay"):  # laid out over steps or epochs, which the budget does not fix
+        model = registry.create_model("epic-fm", scheduler=scheduler)
+        model.trainer = trainer
+        with pytest.raises(OptionError, match=f"--model.scheduler {scheduler} is laid out over the fit's steps or "
+                                              "epochs, which a CPU budget does not fix"):
+            model.configure_optimizers()
+
+
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_a_gan_recipe_parses_and_builds_its_two_optimisers(name, top_jets_file, capfd, monkeypatch, tmp_path):
     """`jetzoo fit --model gan --recipe gan --print_config` (and wgan's): the tuned architecture and optimisation the

@@ -81,6 +81,11 @@ class CpuBudget(RunClock):
         self.curve: list[dict] = []
         self.exhausted = False
 
+    def fit_fraction(self) -> float:
+        """The share of the budget used: the fit's progress, over which a schedule of fixed length spreads itself
+        (`jetzoo.zoo.optimizers.fit_fraction`)."""
+        return min(1.0, self.used() / self.seconds)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if self.used() >= self.seconds:
             self.exhausted = True

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from jetzoo.bench import code_version, resume, store
 from jetzoo.bench.anomaly import bench_anomaly
-from jetzoo.bench.generative import bench_generator
+from jetzoo.bench.generative import DEFAULT_CPU_BUDGET_HOURS, bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
 from jetzoo.bench.spec import BenchSpec, ModelSpec
 
@@ -37,12 +37,16 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
     out, label = Path(spec.out), spec.label(model)
     plan = spec.training_plan(model)
     recipe = f", recipe {plan.recipe.name}" if plan.recipe else ""
-    stop = f", stopping after {plan.patience} without improvement" if plan.patience else ""
-    say(f"{prefix}: training (at most {plan.max_epochs} epoch(s){stop}{recipe})")
     try:
         from jetzoo.registry import get_model
 
         task = get_model(model.name).task
+        if task == "generation":  # no early stopping: the budget ends the fit, the best validation W1M is kept
+            stop = f" within {spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS} CPU-hours, keeping the best validation W1M"
+            say(f"{prefix}: training{stop}{recipe}")
+        else:
+            stop = f", stopping after {plan.patience} without improvement" if plan.patience else ""
+            say(f"{prefix}: training (at most {plan.max_epochs} epoch(s){stop}{recipe})")
         run = {"generation": bench_generator, "anomaly": bench_anomaly}.get(task, bench_model)
         result = run(spec, model, seed, data, prefix, key=key)
     except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench

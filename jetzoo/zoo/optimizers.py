@@ -19,7 +19,10 @@ Schedules (stepped per batch unless said otherwise):
   ending at 1% of lr.
 - `plateau`: ReduceLROnPlateau on the validation loss, factor 0.5, patience 10, cooldown 2, min_lr 1e-7
   (the hls4ml paper's Keras training, arXiv:1804.06913; keras-training train.py).
+- `cosine-warmup`: EPiC-FM's: the cosine, times a linear warm-up over the first tenth of the fit.
 - `none`: constant.
+"cosine" and "cosine-warmup" span the whole fit: its steps, or, when a callback ends the fit on a CPU budget
+(the generative bench), that budget (`fit_fraction`); `onecycle` and `flat-decay` under a budget are one line.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import math
 
 from collections import defaultdict
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 
@@ -120,14 +123,33 @@ def flat_decay_lambda(epochs: int):
     return lambda epoch: gamma ** max(0, min(epoch, epochs - 1) - first + 1) if epoch >= first else 1.0
 
 
-def cosine_warmup_lambda(total: int, warmup_fraction: float = 0.1):
+def cosine_warmup_lambda(fraction: Callable[[int], float], warmup_fraction: float = 0.1):
     """EPiC-FM's CosineWarmupScheduler (github.com/uhh-pd-ml/EPiC-FM, 1000 warm-up of 10000 epochs): the factor
-    0.5 (1 + cos(pi s / total)), times s / warmup during the first tenth; here per step over the whole fit."""
-    warmup = max(1, int(total * warmup_fraction))
+    0.5 (1 + cos(pi f)), times f / 0.1 during the first tenth, f = `fraction(step + 1)` of the fit done after the
+    step (`fit_fraction`: of its steps, or of its CPU budget)."""
 
     def factor(step: int) -> float:
-        return 0.5 * (1 + math.cos(math.pi * min(step, total) / total)) * min(1.0, (step + 1) / warmup)
+        f = min(1.0, fraction(step + 1))
+        return 0.5 * (1 + math.cos(math.pi * fraction(step))) * min(1.0, f / warmup_fraction)
     return factor
+
+
+def cosine_lambda(fraction: Callable[[int], float]):
+    """CosineAnnealingLR's factor 0.5 (1 + cos(pi f)), f the fraction of the fit done (`fit_fraction`)."""
+    return lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, fraction(step))))
+
+
+def fit_fraction(trainer, scheduler: str) -> Callable[[int], float]:
+    """step -> the fraction of the fit done, for a schedule spread over the whole fit: step / the fit's steps; or,
+    when a callback of the trainer ends the fit on a budget of its own (the generative bench's CPU budget,
+    `jetzoo.bench.convergence.CpuBudget`, whose fit runs `max_epochs` 100000), that callback's `fit_fraction()`,
+    so the schedule spans the budget the run gets instead of a length it never reaches (issue 22: before, epic-fm's
+    warm-up alone spanned 10% of 100000 epochs, and its learning rate never rose above 2% of the recipe's)."""
+    budget = next((c for c in getattr(trainer, "callbacks", ()) if callable(getattr(c, "fit_fraction", None))), None)
+    if budget is not None:
+        return lambda step: budget.fit_fraction()
+    total = _fit_steps(trainer, scheduler)
+    return lambda step: min(step, total) / total
 
 
 FIXED_LENGTH_SCHEDULES = ("cosine", "cosine-warmup", "onecycle", "flat-decay")  # spread over the whole fit
@@ -139,13 +161,22 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
     if scheduler == "none":
         return optimizer
     trainer = module.trainer
-    if scheduler in ("cosine", "cosine-warmup", "onecycle"):
+    budgeted = any(callable(getattr(c, "fit_fraction", None)) for c in getattr(trainer, "callbacks", ()))
+    if scheduler == "cosine" and not budgeted:
         total = _fit_steps(trainer, scheduler)
-    if scheduler == "cosine":
         return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total))
+    if scheduler == "cosine":  # the same shape over the CPU budget
+        return _per_step(optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_lambda(fit_fraction(trainer, scheduler))))
     if scheduler == "cosine-warmup":
-        return _per_step(optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_warmup_lambda(total)))
+        fraction = fit_fraction(trainer, scheduler)
+        return _per_step(optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_warmup_lambda(fraction)))
+    if scheduler in ("onecycle", "flat-decay") and budgeted:
+        from jetzoo.errors import OptionError
+
+        raise OptionError(f"--model.scheduler {scheduler} is laid out over the fit's steps or epochs, which a CPU "
+                          "budget does not fix: use cosine or cosine-warmup (spread over the budget), plateau or none")
     if scheduler == "onecycle":
+        total = _fit_steps(trainer, scheduler)
         return _per_step(optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total))
     if scheduler == "flat-decay":
         if (trainer.max_epochs or 0) < 1:
