@@ -34,8 +34,9 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
     assert record["status"] == "ok" and record["task"] == "generation", record.get("error")
     assert record["train_cpu_s"] < 3.6 + 10  # stopped at the first batch past the 3.6 s budget
     assert record["cpu_budget_exhausted"] or record["epochs_run"] == 3
-    curve = record["curve"]  # one point per epoch, from the first (it once lagged by one epoch)
-    assert [point["epoch"] for point in curve] == list(range(1, record["epochs_run"] + 1))
+    curve = record["curve"]  # the first epoch is a point (the curve once lagged by one epoch), and the last
+    epochs = [point["epoch"] for point in curve]
+    assert epochs[0] == 1 and epochs[-1] == record["epochs_run"] and epochs == sorted(set(epochs)), epochs
     assert all({"epoch", "cpu_s", "val_w1m"} <= set(point) for point in curve)
     assert min(curve, key=lambda point: point["val_w1m"])["epoch"] == record["best_epoch"]  # the epoch tested
     # FPD points take at most 5% of the CPU: the first epoch always has one, later ones when it is their turn
@@ -88,3 +89,46 @@ def test_a_generator_that_diverges_in_the_bench_is_tested_at_its_best_epoch_befo
     assert record["best_epoch"] == 1 and [point["epoch"] for point in record["curve"]] == [1]
     assert all(math.isfinite(value) for value in record["metrics"].values())
     assert "seed 0 diverged (NaN), its best epoch before tested" in (out / "leaderboard.md").read_text()
+
+
+def test_w1m_points_take_at_most_their_share_of_the_cpu_budget(monkeypatch):
+    """CpuBudget's cadence on a CPU clock the test moves: an epoch trains for 10 s, a W1M point samples for 20 s
+    more, every validation's loss costs 1 s. With a share of 0.25 a point is due once the CPU since the last one is
+    3 times its cost, so sampling takes at most a quarter of the budget; the first epoch, the last and the
+    validation after the budget ends are points; BestEpoch sees the points only (a generator's epochs between
+    points log no W1M)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from jetzoo.bench import convergence
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(convergence, "cpu_seconds", lambda: clock["t"])
+    budget, best = convergence.CpuBudget(seconds=1000.0, validation_share=0.25), convergence.BestEpoch()
+    module = SimpleNamespace(validate_w1m=True, last_validation_fpd=None, state_dict=lambda: {})
+    trainer = SimpleNamespace(sanity_checking=False, current_epoch=0, max_epochs=100_000, should_stop=False,
+                              strategy=SimpleNamespace(broadcast=lambda value, src: value), callback_metrics={})
+    sampling = 0.0
+    for epoch in range(1000):
+        trainer.current_epoch = epoch
+        clock["t"] += 10.0
+        budget.on_train_batch_end(trainer, module, None, None, 0)
+        budget.on_validation_start(trainer, module)
+        if module.validate_w1m:
+            clock["t"], sampling = clock["t"] + 20.0, sampling + 20.0
+            trainer.callback_metrics = {"val/loss": torch.tensor(100.0 - epoch), "val/w1m": torch.tensor(100.0 - epoch)}
+        clock["t"] += 1.0
+        budget.on_validation_end(trainer, module)
+        best.on_validation_end(trainer, module)
+        if trainer.should_stop:
+            break
+    epochs = [point["epoch"] for point in budget.curve]
+    assert budget.exhausted and epochs[0] == 1 and epochs[-1] == trainer.current_epoch + 1, epochs
+    assert 10 < len(epochs) < trainer.current_epoch + 1  # points, not every epoch
+    assert sampling / clock["t"] <= 0.25 + 21.0 / clock["t"], (sampling, clock["t"])  # a quarter, one point's slack
+    assert [point["epoch"] for point in best.curve] == epochs and best.best_epoch == epochs[-1]
+    state = budget.state_dict()  # a resumed run keeps the cadence
+    resumed = convergence.CpuBudget(seconds=1000.0, validation_share=0.25)
+    resumed.load_state_dict(state)
+    assert resumed.next_point == budget.next_point and resumed.curve == budget.curve

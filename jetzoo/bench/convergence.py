@@ -25,7 +25,7 @@ class BestEpoch(L.Callback):
         self.best_state: dict | None = None
 
     def on_validation_end(self, trainer, pl_module):  # after the module logged its epoch's val/loss
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not getattr(pl_module, "validate_w1m", True):  # a generator's epoch without W1M
             return
         metrics = trainer.callback_metrics
         value = float(metrics[self.monitor])
@@ -72,14 +72,22 @@ class RunClock(L.Callback):
 
 class CpuBudget(RunClock):
     """A RunClock that stops the fit at the first batch after `seconds` of training CPU time, and records each
-    epoch's (CPU seconds, validation W1M, and FPD where the epoch has a point) as the run's learning curve (the
-    generators')."""
+    validated epoch's (CPU seconds, validation W1M, and FPD where the epoch has a point) as the run's learning
+    curve (the generators').
 
-    def __init__(self, seconds: float):
+    With a `validation_share`, a generator's W1M validation (sampling jets: epic-fm's ODE costs ~200 network
+    evaluations a jet, ~10x its training epoch) is due at the first validation, at the budget's end, and once the
+    CPU since the last one is (1 / share - 1) times that one's cost, so the W1M points take at most `share` of the
+    budget; the first, the last and the one after the budget ends are points too; an epoch between points
+    validates its loss only (the generator's `validate_w1m`, set here; rank 0 decides for every rank)."""
+
+    def __init__(self, seconds: float, validation_share: float | None = None):
         super().__init__()
-        self.seconds = seconds
+        self.seconds, self.validation_share = seconds, validation_share
         self.curve: list[dict] = []
         self.exhausted = False
+        self.next_point = 0.0  # used() from which the next W1M validation is due
+        self._point_start: float | None = None
 
     def fit_fraction(self) -> float:
         """The share of the budget used: the fit's progress, over which a schedule of fixed length spreads itself
@@ -91,11 +99,27 @@ class CpuBudget(RunClock):
             self.exhausted = True
             trainer.should_stop = True
 
+    def on_validation_start(self, trainer, pl_module):
+        if self.validation_share is None or not hasattr(pl_module, "validate_w1m") or trainer.sanity_checking:
+            return
+        last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        # Lightning validates once more when the budget ends (should_stop): that epoch, and the last, are points
+        due = self.exhausted or last or self.used() >= self.next_point
+        pl_module.validate_w1m = due = bool(trainer.strategy.broadcast(due, src=0))
+        self._point_start = self.used() if due else None
+
+    def on_fit_end(self, trainer, pl_module):
+        if hasattr(pl_module, "validate_w1m"):
+            pl_module.validate_w1m = True  # a later validate() outside the budget computes W1M
+
     def on_validation_end(self, trainer, pl_module):
         # not on_validation_epoch_end: Lightning runs the callbacks' before the module's, which logs this epoch's
         # W1M, so the curve was one epoch late and lacked the first (fixed with a test, issue 22 §5)
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not getattr(pl_module, "validate_w1m", True):
             return
+        if self._point_start is not None:
+            cost, self._point_start = self.used() - self._point_start, None
+            self.next_point = self.used() + cost * (1 / self.validation_share - 1)
         w1m = trainer.callback_metrics.get("val/w1m")
         if w1m is not None:
             point = {"epoch": trainer.current_epoch + 1, "cpu_s": round(self.used(), 1), "val_w1m": float(w1m)}
@@ -105,11 +129,12 @@ class CpuBudget(RunClock):
             self.curve.append(point)
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "curve": self.curve, "exhausted": self.exhausted}
+        return {**super().state_dict(), "curve": self.curve, "exhausted": self.exhausted, "next_point": self.next_point}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.curve, self.exhausted = list(state["curve"]), bool(state["exhausted"])
+        self.next_point = float(state.get("next_point", 0.0))  # older checkpoints: due at once
 
 
 def early_stopping(patience: int) -> L.Callback:

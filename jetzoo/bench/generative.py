@@ -6,6 +6,9 @@ floors (`jetzoo.metrics.generated.evaluate_generated`).
   from the start of the fit; training stops at the first batch past it, or at `epochs`.
 - Convergence rule: the epoch of the lowest validation W1M (`val/loss` of the generation task), restored
   before testing (MPGAN's rule); the record keeps the curve of validation W1M against training CPU time.
+  A W1M point samples `val_jets` validation jets (spec key; the validation batches that hold them) and the
+  points take at most VALIDATION_SHARE of the budget (`convergence.CpuBudget`): a cheap generator gets a point
+  every epoch, an expensive sampler (epic-fm's ODE) fewer, and one more comes when the budget ends.
 - Test: the test split's jets, alternately into a real and a reference sample; N = min(`eval_jets`, the
   real sample): N jets generated with the real sample's labels (its classes), timed (µs a jet), and the
   report of them and of the reference sample against the real one at N.
@@ -26,6 +29,7 @@ from jetzoo.errors import TrainingError
 
 DEFAULT_CPU_BUDGET_HOURS = 1.5
 DEFAULT_EVAL_JETS = 50_000
+VALIDATION_SHARE = 0.25  # of a run's CPU budget, at most, for its W1M points (sampling the validation jets)
 
 
 def test_jets(datamodule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,10 +65,12 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data, noise_seed=seed)
-    budget = convergence.CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS))
+    budget = convergence.CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS), VALIDATION_SHARE)
     best = convergence.BestEpoch()
     callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]
     recipe_args = (plan.recipe.trainer_args or {}) if plan.recipe else {}
+    if spec.val_jets is not None:  # the same validation jets for every generator, whatever its batch size
+        recipe_args = {**recipe_args, "limit_val_batches": -(-spec.val_jets // datamodule.batch_size)}
     trainer, ckpt_path = resume.prepared_trainer(spec, model_spec, seed, key, prefix, callbacks,
                                                  **{"max_epochs": plan.max_epochs, **recipe_args})
     diverged = None

@@ -51,6 +51,7 @@ BOUNDS = (  # (field, lowest, highest)
     ("timing_seconds", 0.01, 600.0),
     ("cpu_budget_hours", 0.001, 10_000.0),
     ("eval_jets", 100, 10_000_000),  # jetzoo.metrics.generated.MIN_JETS: fewer and the metrics' batches are empty
+    ("val_jets", 1, 10_000_000),
 )
 LEGACY_FLAGS = ("--data-arg", "--model-arg", "--max-epochs", "--seed")
 
@@ -116,6 +117,7 @@ class BenchSpec:
     scheduler: Optional[str] = None  # runs as Dask tasks: tcp://HOST:PORT or local:N (jetzoo.bench.dask_runner; not in the key)
     cpu_budget_hours: Optional[float] = None  # generators (1.5) and anomaly detectors (none): each run's training CPU time
     eval_jets: Optional[int] = None  # generators: N of the metrics, at most (jetzoo.bench.generative; 50,000)
+    val_jets: Optional[int] = None  # generators: validation jets a W1M point samples, at least (the whole split)
 
     @property
     def seed_list(self) -> list[int]:
@@ -138,6 +140,8 @@ class BenchSpec:
             payload["patience"] = self.patience
         if self.cpu_budget_hours is not None or self.eval_jets is not None:  # the generators' protocol
             payload.update(cpu_budget_hours=self.cpu_budget_hours, eval_jets=self.eval_jets)
+        if self.val_jets is not None:  # absent from the older keys
+            payload["val_jets"] = self.val_jets
         plan = self.training_plan(model)
         if plan.recipe is not None or model.epochs is not None or model.data_args:  # absent from the older keys too
             payload.update(recipe=plan.recipe and {"name": plan.recipe.name, "sha256": plan.recipe.sha256},
@@ -282,6 +286,9 @@ def check_spec(spec: BenchSpec, where: str) -> None:
             parse_scheduler(spec.scheduler)
         except UsageError as err:
             raise UsageError(f"{where}: {err}") from None
+    if spec.val_jets is not None and "limit_val_batches" in spec.trainer.kwargs:
+        raise UsageError(f"{where}: val_jets and trainer.kwargs.limit_val_batches both set how much validation a "
+                         "generator runs: give one")
     if spec.workers < 1:
         raise UsageError(f"{where}: workers must be at least 1, got {spec.workers}")
     if spec.workers > MAX_WORKERS:

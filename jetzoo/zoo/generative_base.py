@@ -256,6 +256,9 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         self.val_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.val_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.last_validation_fpd: float | None = None  # this validation epoch's FPD point, if it has one
+        # False: a validation epoch logs its loss only, no sampling and no W1M (the generative bench's CpuBudget
+        # sets it, so the W1M points, sampling's cost, take a bounded share of a run's CPU budget)
+        self.validate_w1m = True
         self._next_fpd_cpu = 0.0  # the process CPU time from which the next FPD point is due
         self.test_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.test_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
@@ -296,6 +299,8 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         with torch.inference_mode(False), torch.enable_grad():
             loss = self.loss({k: v.clone() for k, v in batch.items()}).detach()
         self.log(self.validation_loss_name, loss, prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
+        if not self.validate_w1m:  # an epoch between W1M points (the generative bench's CPU share, CpuBudget)
+            return
         sampled = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
         if sampled is None:
             return
@@ -308,6 +313,8 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
 
     def on_validation_epoch_end(self):
         raise_held(self)
+        if not self.validate_w1m:
+            return
         real, gen = self.val_real_mass.compute().cpu().numpy(), self.val_gen_mass.compute().cpu().numpy()
         clouds = [(s["cloud"].compute().cpu(), s["mask"].compute().cpu().bool()) for s in (self.val_real, self.val_gen)]
         for metric in (self.val_real_mass, self.val_gen_mass, *self.val_real.values(), *self.val_gen.values()):
