@@ -53,6 +53,7 @@ from jetzoo.zoo.backbone_task import BackboneTask
 from jetzoo.zoo.base import configure_adamw
 from jetzoo.zoo.finite import check_finite, raise_held
 from jetzoo.zoo.generator_statistics import TrainingStatistics
+from jetzoo.zoo.prediction_outputs import concat_outputs, output_file
 
 BACKGROUND_CLASSES = ["QCD", "g", "q"]
 ANOMALY_SIGNAL_EFFICIENCY = 0.3
@@ -68,30 +69,6 @@ def gathered() -> CatMetric:
 
 
 FPD_CPU_SHARE = 0.05  # the most of a generator's CPU time its validation FPD points take
-
-
-def _flatten_outputs(outputs) -> list[dict]:
-    """predict outputs are a list per batch, or a list of such lists with several dataloaders."""
-    flat = []
-    for item in outputs:
-        flat.extend(_flatten_outputs(item) if isinstance(item, (list, tuple)) else [item])
-    return flat
-
-
-def _concat_outputs(outputs) -> dict[str, np.ndarray]:
-    flat = _flatten_outputs(outputs)
-    if not flat:
-        raise ValueError("no predictions to write (the predict dataloader was empty)")
-    return {k: torch.cat([o[k].detach().cpu() for o in flat]).numpy() for k in flat[0]}
-
-
-def _output_file(path: str | Path, default_name: str) -> Path:
-    """`path` ending in .h5/.hdf5 is the file; anything else is a directory to write `default_name` in."""
-    path = Path(path)
-    if path.suffix.lower() not in (".h5", ".hdf5"):
-        path = path / default_name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class GenerativeModel(L.LightningModule, ABC):
@@ -213,8 +190,8 @@ class AnomalyDetector(BackboneTask, GenerativeModel):
         """Per-jet anomaly scores and labels to HDF5 (`score`, `label`; attrs class_names, train_classes)."""
         import h5py
 
-        data = _concat_outputs(outputs)
-        out = _output_file(path, "anomaly_scores.h5")
+        data = concat_outputs(outputs)
+        out = output_file(path, "anomaly_scores.h5")
         with h5py.File(out, "w") as f:
             f.create_dataset("score", data=data["score"].astype(np.float32))
             f.create_dataset("label", data=data["label"].astype(np.int64))
@@ -406,9 +383,9 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         """Generated jets as hls4ml-layout HDF5 + PNG plots of real vs generated; returns the files written."""
         from jetzoo.generate.generated_output import write_generated
 
-        data = _concat_outputs(outputs)
+        data = concat_outputs(outputs)
         return write_generated(
-            _output_file(path, "generated_jets.h5"),
+            output_file(path, "generated_jets.h5"),
             data,
             class_names=self.class_names,
             jet_radius=self.jet_radius,
