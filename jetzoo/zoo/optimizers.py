@@ -22,7 +22,8 @@ Schedules (stepped per batch unless said otherwise):
 - `cosine-warmup`: EPiC-FM's: the cosine, times a linear warm-up over the first tenth of the fit.
 - `none`: constant.
 "cosine" and "cosine-warmup" span the whole fit: its steps, or, when a callback ends the fit on a CPU budget
-(the generative bench), that budget (`fit_fraction`); `onecycle` and `flat-decay` under a budget are one line.
+(the generative and anomaly benches' `cpu_budget_hours`), that budget (`fit_fraction`); `onecycle` and
+`flat-decay` under a budget are one line.
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ def cosine_lambda(fraction: Callable[[int], float]):
 
 def fit_fraction(trainer, scheduler: str) -> Callable[[int], float]:
     """step -> the fraction of the fit done, for a schedule spread over the whole fit: step / the fit's steps; or,
-    when a callback of the trainer ends the fit on a budget of its own (the generative bench's CPU budget,
-    `jetzoo.bench.convergence.CpuBudget`, whose fit runs `max_epochs` 100000), that callback's `fit_fraction()`,
+    when a callback of the trainer ends the fit on a budget of its own (the generative and anomaly benches' CPU
+    budget, `jetzoo.bench.convergence.CpuBudget`; a generator's fit runs `max_epochs` 100000), its `fit_fraction()`,
     so the schedule spans the budget the run gets instead of a length it never reaches (issue 22: before, epic-fm's
     warm-up alone spanned 10% of 100000 epochs, and its learning rate never rose above 2% of the recipe's)."""
     budget = next((c for c in getattr(trainer, "callbacks", ()) if callable(getattr(c, "fit_fraction", None))), None)
