@@ -79,7 +79,7 @@ class CpuBudget(RunClock):
     evaluations a jet, ~10x its training epoch) is due at the first validation, at the budget's end, and once the
     CPU since the last one is (1 / share - 1) times that one's cost, so the W1M points take at most `share` of the
     budget; the first, the last and the one after the budget ends are points too; an epoch between points
-    validates its loss only (the generator's `validate_w1m`, set here; rank 0 decides for every rank)."""
+    validates nothing (the generator's `validate_w1m`, set here; rank 0 decides for every rank)."""
 
     def __init__(self, seconds: float, validation_share: float | None = None):
         super().__init__()

@@ -233,8 +233,8 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
         self.val_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.val_gen = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
         self.last_validation_fpd: float | None = None  # this validation epoch's FPD point, if it has one
-        # False: a validation epoch logs its loss only, no sampling and no W1M (the generative bench's CpuBudget
-        # sets it, so the W1M points, sampling's cost, take a bounded share of a run's CPU budget)
+        # False: a validation epoch does nothing, no loss, no sampling, no W1M (the generative bench's CpuBudget sets
+        # it, so the W1M points, sampling's cost, take a bounded share of a run's CPU budget)
         self.validate_w1m = True
         self._next_fpd_cpu = 0.0  # the process CPU time from which the next FPD point is due
         self.test_real = nn.ModuleDict({k: gathered() for k in ("cloud", "mask")})
@@ -272,12 +272,12 @@ class JetGenerator(TrainingStatistics, GenerativeModel):
 
     # --- validation: discriminator loss (val/d_loss) and W1 of the jet mass (val/w1m = val/loss) ----------------------------------------
     def validation_step(self, batch, batch_idx):
+        if not self.validate_w1m:  # an epoch between W1M points (the generative bench's CPU share, CpuBudget): no work
+            return
         # the WGAN-GP penalty needs gradients: evaluate the loss outside Lightning's inference mode
         with torch.inference_mode(False), torch.enable_grad():
             loss = self.loss({k: v.clone() for k, v in batch.items()}).detach()
         self.log(self.validation_loss_name, loss, prog_bar=True, sync_dist=True, batch_size=len(batch["label"]))
-        if not self.validate_w1m:  # an epoch between W1M points (the generative bench's CPU share, CpuBudget)
-            return
         sampled = self.sample(batch["label"], self.seeded_generator(1000 + batch_idx))
         if sampled is None:
             return
