@@ -53,10 +53,18 @@ def jetzoo_in_process(capfd, monkeypatch, *args, cwd=None) -> tuple[int, str, st
     for name in ("JETZOO_RUN_DIR", "JETZOO_VERBOSE", "PL_GLOBAL_SEED", "PL_SEED_WORKERS", "WANDB_MODE"):
         monkeypatch.setenv(name, os.environ.get(name, ""))  # restored at teardown
         monkeypatch.delenv(name)
+    before = dict(os.environ)
     try:
         code = main([str(a) for a in args])
     except SystemExit as done:
         code = done.code or 0
+    finally:
+        # every variable the run set goes: Lightning's DDP sets LOCAL_RANK, NODE_RANK and MASTER_PORT even for one
+        # device, and a later `run_jetzoo` DDP fit that inherits LOCAL_RANK takes itself for a launched rank, starts
+        # no other and waits for it until its timeout (a CI run hung so, after the find_unused_parameters test)
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+        os.environ.update(before)
     out, err = capfd.readouterr()
     return code, out, err
 

@@ -162,10 +162,17 @@ def test_a_generator_diverging_on_one_ddp_rank_stops_every_rank_with_one_line(to
     ranks decide together at the poisoned step: each prints one line, the run ends with exit 1, none left waiting."""
     from pathlib import Path
 
-    from helpers import run_jetzoo
+    from helpers import run_jetzoo, top_datamodule
 
+    # an odd number of validation jets, and a batch of half of them: rank 0 validates 2 batches, rank 1 one
+    for max_jets in range(330, 360):
+        datamodule = top_datamodule(top_jets_file, max_jets=max_jets)
+        datamodule.setup("fit")
+        if datamodule.split_sizes["val"] % 2:
+            break
+    batch = datamodule.split_sizes["val"] // 2
     result = run_jetzoo(
-        "fit", "--model", "gan", "--data.path", top_jets_file, "--data.max_jets", "330", "--data.batch_size", "16",
+        "fit", "--model", "gan", "--data.path", top_jets_file, "--data.max_jets", max_jets, "--data.batch_size", batch,
         "--trainer.max_epochs", "3", "--trainer.num_sanity_val_steps", "0", "--trainer.strategy", "ddp",
         "--trainer.devices", "2", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false", "--trainer.logger", "false", "--trainer.default_root_dir", tmp_path,
@@ -174,8 +181,8 @@ def test_a_generator_diverging_on_one_ddp_rank_stops_every_rank_with_one_line(to
              "JETZOO_POISON": "1:train:1:2"})
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    counts = sorted((tmp_path / f"validation_batches.rank{r}").read_text() for r in (0, 1))
-    assert counts[0] != counts[1], counts  # the ranks validated unequal numbers of batches
+    counts = [(tmp_path / f"validation_batches.rank{r}").read_text() for r in (0, 1)]
+    assert counts == ["2", "1"], (counts, max_jets, batch)  # the ranks validated unequal numbers of batches
     err = result.stderr  # the two processes' lines, possibly run together
     assert err.count("jetzoo fit: error: ") == 2, err[-3000:]
     assert re.search(r"jetzoo fit: error: JetGAN: NaN or inf in the discriminator loss \(train batch 2 of epoch 1, "
