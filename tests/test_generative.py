@@ -178,7 +178,7 @@ def test_a_generator_diverging_on_one_ddp_rank_stops_every_rank_with_one_line(to
         "--trainer.enable_model_summary", "false", "--trainer.logger", "false", "--trainer.default_root_dir", tmp_path,
         "--trainer.callbacks+=poison_callback.PoisonOneRank", cwd=tmp_path, timeout=240,
         env={"PYTHONPATH": str(Path(__file__).parent), "JETZOO_ALLOW_IMPORT": "poison_callback",
-             "JETZOO_POISON": "1:train:1:2"})
+             "JETZOO_POISON": "1:1:2"})
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     counts = [(tmp_path / f"validation_batches.rank{r}").read_text() for r in (0, 1)]
