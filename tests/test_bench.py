@@ -445,6 +445,10 @@ def test_converged_means_the_fit_stopped_before_its_maximum_or_had_stopped_impro
     assert converged(curve[:6], best_epoch=3, patience=3, max_epochs=10)  # early stopping ended it
     assert not converged(curve, best_epoch=9, patience=3, max_epochs=10)  # hit 10, best at 9: still improving
     assert converged(curve, best_epoch=7, patience=3, max_epochs=10)  # 3 epochs without improvement by the end
+    # a CPU budget that ends the fit (the anomaly bench) is a maximum too: best = last is still improving
+    assert not converged(curve[:6], best_epoch=6, patience=3, max_epochs=10, budget_ended=True)
+    assert converged(curve[:6], best_epoch=3, patience=3, max_epochs=10, budget_ended=True)
+    assert converged(curve[:6], best_epoch=6, patience=3, max_epochs=10)  # without a budget: early stopping ended it
 
 
 def test_a_bench_on_a_dask_cluster_equals_local_workers_and_retries_a_run_whose_worker_is_killed(

@@ -83,7 +83,8 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | Non
         "curve": best.curve,
         "patience": patience,
         "max_epochs": plan.max_epochs,
-        "converged": convergence.converged(best.curve, best.best_epoch, patience, plan.max_epochs),
+        "converged": convergence.converged(best.curve, best.best_epoch, patience, plan.max_epochs,
+                                           budget_ended=bool(getattr(clock, "exhausted", False))),
         "precision": str(trainer.precision),
         "recipe": plan.recipe.name if plan.recipe else None,
     }

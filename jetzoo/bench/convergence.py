@@ -144,12 +144,14 @@ def early_stopping(patience: int) -> L.Callback:
     return EarlyStopping(monitor="val/loss", mode="min", patience=patience, min_delta=0.0, check_finite=True)
 
 
-def converged(curve: list[dict], best_epoch: int | None, patience: int, max_epochs: int) -> bool:
-    """False when the fit hit `max_epochs` with its best epoch among the last `patience`: still improving."""
+def converged(curve: list[dict], best_epoch: int | None, patience: int, max_epochs: int,
+              budget_ended: bool = False) -> bool:
+    """False when the fit hit `max_epochs`, or a CPU budget ended it (`budget_ended`), with its best epoch among
+    the last `patience`: still improving."""
     if best_epoch is None:
         return False
     epochs_run = curve[-1]["epoch"] if curve else 0
-    return not (epochs_run >= max_epochs and epochs_run - best_epoch < patience)
+    return not ((epochs_run >= max_epochs or budget_ended) and epochs_run - best_epoch < patience)
 
 
 def cpu_seconds() -> float:
