@@ -46,6 +46,12 @@ def step_name(module, batch_idx: int | None = None) -> str:
     return f"{batch}epoch {module.current_epoch}, after {module.global_step} optimizer steps"
 
 
+def another_rank(module) -> str:
+    """The message of a rank whose own values are finite when another rank's are not."""
+    return (f"{type(module).__name__}: NaN or inf on another DDP rank ({step_name(module)}): the weights have "
+            "diverged; lower the learning rates")
+
+
 def refuse_non_finite(module, bad: torch.Tensor, message: Callable[[], str]) -> bool:
     """True when no entry of the boolean `bad` is set. Otherwise a TrainingError with `message()` at once, or, in a
     DDP evaluation stage, False: the message is held for `raise_held` and the caller skips the batch."""
@@ -56,8 +62,7 @@ def refuse_non_finite(module, bad: torch.Tensor, message: Callable[[], str]) -> 
         return not bool(bad.any())
     if not not_finite_on_any_rank(module, bad):
         return True
-    raise TrainingError(message() if bool(bad.any()) else f"{type(module).__name__}: NaN or inf on another DDP rank "
-                        f"({step_name(module)}): the weights have diverged; lower the learning rates")
+    raise TrainingError(message() if bool(bad.any()) else another_rank(module))
 
 
 def raise_held(module) -> None:
@@ -68,8 +73,7 @@ def raise_held(module) -> None:
     if module._trainer is None or module._trainer.world_size == 1:
         return  # nothing is held outside DDP: refuse_non_finite raised at the batch
     if not_finite_on_any_rank(module, torch.tensor(held is not None)):
-        raise TrainingError(held or f"{type(module).__name__}: NaN or inf on another DDP rank ({step_name(module)}): "
-                            "the weights have diverged; lower the learning rates")
+        raise TrainingError(held or another_rank(module))
 
 
 def check_finite(module, value: torch.Tensor, what: str, batch_idx: int | None = None) -> bool:

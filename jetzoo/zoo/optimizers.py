@@ -140,13 +140,18 @@ def cosine_lambda(fraction: Callable[[int], float]):
     return lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, fraction(step))))
 
 
+def budget_callback(trainer):
+    """The trainer's callback that ends the fit on a budget of its own (it has `fit_fraction()`), or None."""
+    return next((c for c in getattr(trainer, "callbacks", ()) if callable(getattr(c, "fit_fraction", None))), None)
+
+
 def fit_fraction(trainer, scheduler: str) -> Callable[[int], float]:
     """step -> the fraction of the fit done, for a schedule spread over the whole fit: step / the fit's steps; or,
     when a callback of the trainer ends the fit on a budget of its own (the generative and anomaly benches' CPU
     budget, `jetzoo.bench.convergence.CpuBudget`; a generator's fit runs `max_epochs` 100000), its `fit_fraction()`,
     so the schedule spans the budget the run gets instead of a length it never reaches (issue 22: before, epic-fm's
     warm-up alone spanned 10% of 100000 epochs, and its learning rate never rose above 2% of the recipe's)."""
-    budget = next((c for c in getattr(trainer, "callbacks", ()) if callable(getattr(c, "fit_fraction", None))), None)
+    budget = budget_callback(trainer)
     if budget is not None:
         return lambda step: budget.fit_fraction()
     total = _fit_steps(trainer, scheduler)
@@ -162,7 +167,7 @@ def configure(module, name: str, lr: float, weight_decay: float, scheduler: str)
     if scheduler == "none":
         return optimizer
     trainer = module.trainer
-    budgeted = any(callable(getattr(c, "fit_fraction", None)) for c in getattr(trainer, "callbacks", ()))
+    budgeted = budget_callback(trainer) is not None
     if scheduler == "cosine" and not budgeted:
         total = _fit_steps(trainer, scheduler)
         return _per_step(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total))
