@@ -16,6 +16,12 @@ import resource
 import lightning as L
 
 
+def validated(trainer, pl_module) -> bool:
+    """Whether this validation logged the monitored metric: not the sanity check, nor a generator's epoch between
+    W1M points (CpuBudget's cadence turns its `validate_w1m` off)."""
+    return not trainer.sanity_checking and getattr(pl_module, "validate_w1m", True)
+
+
 class BestEpoch(L.Callback):
     def __init__(self, monitor: str = "val/loss"):
         self.monitor = monitor
@@ -25,7 +31,7 @@ class BestEpoch(L.Callback):
         self.best_state: dict | None = None
 
     def on_validation_end(self, trainer, pl_module):  # after the module logged its epoch's val/loss
-        if trainer.sanity_checking or not getattr(pl_module, "validate_w1m", True):  # a generator's epoch without W1M
+        if not validated(trainer, pl_module):
             return
         metrics = trainer.callback_metrics
         value = float(metrics[self.monitor])
@@ -115,7 +121,7 @@ class CpuBudget(RunClock):
     def on_validation_end(self, trainer, pl_module):
         # not on_validation_epoch_end: Lightning runs the callbacks' before the module's, which logs this epoch's
         # W1M, so the curve was one epoch late and lacked the first (fixed with a test, issue 22 §5)
-        if trainer.sanity_checking or not getattr(pl_module, "validate_w1m", True):
+        if not validated(trainer, pl_module):
             return
         if self._point_start is not None:
             cost, self._point_start = self.used() - self._point_start, None
