@@ -49,6 +49,11 @@ def test_an_anomaly_bench_trains_on_background_scores_every_class_beside_its_bas
     written = (out / "runs" / "autoencoder-seed0.json").stat().st_mtime_ns
     run_bench(spec)  # resumes: nothing to redo
     assert (out / "runs" / "autoencoder-seed0.json").stat().st_mtime_ns == written
+    store.predictions_path(out, "autoencoder", 0).unlink()  # a clone: the record and kept weights, no scores
+    run_bench(spec)  # re-made from the weights, not re-trained
+    assert (out / "runs" / "autoencoder-seed0.json").stat().st_mtime_ns == written
+    with h5py.File(store.predictions_path(out, "autoencoder", 0)) as f:
+        np.testing.assert_array_equal(f["scores"][()], scores)
 
 
 def test_a_spec_that_mixes_tasks_is_refused_before_any_training(tmp_path):

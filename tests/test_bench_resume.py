@@ -1,6 +1,6 @@
 """A bench run killed mid-training resumes from its own checkpoint (jetzoo.bench.resume): the re-run bench ends with
 the same predictions, curve and best epoch as an uninterrupted bench; a checkpoint of another run key is not
-resumed."""
+resumed. A finished run whose predictions are gone has them re-made from its kept weights (jetzoo.bench.kept)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,27 @@ def test_a_checkpoint_of_another_run_key_is_not_resumed_and_is_removed(tmp_path,
     store.write_json(directory / SIDECAR, {"key": "old", "code": {}, "epoch": 3})
     assert resume_point(directory, "new", "[1/1] mlp seed 0") is None and not directory.exists()
     assert "its checkpoint is not resumed (it is of another run key)" in capsys.readouterr().err
+
+
+def test_a_finished_run_without_its_predictions_re_makes_them_from_its_weights_and_retrains_if_they_disagree(
+        top_jets_file, tmp_path, capsys):
+    spec = _spec(tmp_path, "kept", top_jets_file)
+    out = run_bench(spec)
+    record_path, predictions = out / "runs" / "mlp-seed0.json", store.predictions_path(out, "mlp", 0)
+    logits = store.read_predictions(predictions)["logits"]
+    assert store.model_path(out, "mlp", 0).is_file()  # committed beside the record; the predictions are not
+    written = record_path.stat().st_mtime_ns
+    predictions.unlink()  # a fresh clone: the records and weights, no predictions
+    capsys.readouterr()
+    run_bench(spec)
+    assert "re-made from the weights, not re-trained: mlp seed 0" in capsys.readouterr().err
+    assert record_path.stat().st_mtime_ns == written  # not trained again
+    np.testing.assert_array_equal(store.read_predictions(predictions)["logits"], logits)
+    record = json.loads(record_path.read_text())  # weights that do not give the recorded metrics: trained again
+    record["metrics"]["auc"] = 0.5
+    store.write_json(record_path, record)
+    predictions.unlink()
+    run_bench(spec)
+    assert "do not give the recorded auc" in capsys.readouterr().err
+    assert json.loads(record_path.read_text())["metrics"]["auc"] != 0.5
+    np.testing.assert_array_equal(store.read_predictions(predictions)["logits"], logits)  # seeded: the same run

@@ -55,6 +55,14 @@ def test_a_generative_bench_trains_within_its_budget_reports_the_floor_and_resum
     written = (out / "runs" / "epic-gan-seed0.json").stat().st_mtime_ns
     run_bench(spec)  # resumes: nothing to redo
     assert (out / "runs" / "epic-gan-seed0.json").stat().st_mtime_ns == written
+    # a clone has the record and the kept weights, not the jets: they are re-made (same seed), not re-trained
+    with h5py.File(store.predictions_path(out, "epic-gan", 0)) as f:
+        jets = f["particle_features"][()]
+    store.predictions_path(out, "epic-gan", 0).unlink()
+    run_bench(spec)
+    assert (out / "runs" / "epic-gan-seed0.json").stat().st_mtime_ns == written
+    with h5py.File(store.predictions_path(out, "epic-gan", 0)) as f:
+        assert (f["particle_features"][()] == jets).all()
 
 
 def test_the_published_rows_are_those_of_the_boards_one_jet_type_and_in_the_tables_units():

@@ -32,7 +32,7 @@ import shlex
 from dataclasses import asdict
 from pathlib import Path
 
-from jetzoo.bench import code_version, store
+from jetzoo.bench import code_version, kept, store
 from jetzoo.bench.console import quiet_bench_output, say
 from jetzoo.bench.spec import REFERENCES, BenchSpec, DataSpec, ModelSpec, data_hash, parse_spec
 
@@ -172,6 +172,7 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     records: dict[tuple[str, int], dict] = {}
     todo = []
     stale = []
+    remake = []
     for model, seed in jobs:
         label, key = spec.label(model), spec.run_key(model, seed, dhash)
         record = store.read_record(store.record_path(out, label, seed))
@@ -186,9 +187,14 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
             records[label, seed] = record
         else:
             todo.append((model, seed, key))
+            if kept.kept_record(spec, model, seed, key):
+                remake.append(f"{label} seed {seed}")
             if record and record.get("key") == key and record.get("status") == "failed":
                 records[label, seed] = record  # shown until retried
     say(f"{len(jobs)} run(s): {len(jobs) - len(todo)} finished already, {len(todo)} to do; output in {out}")
+    if remake:
+        say(f"{len(remake)} of them finished before and have their weights but not their predictions: re-made from "
+            f"the weights, not re-trained: {', '.join(remake)}")
     if stale:
         reasons = "; ".join(sorted({reason for _, reason in stale}))
         say(f"{len(stale)} finished run(s) were made by other code ({reasons}): kept and marked 'stale' in the "
@@ -196,6 +202,9 @@ def run_bench(spec: BenchSpec, command: str = "jetzoo bench") -> Path:
     tables = {"generation": write_generative_tables, "anomaly": write_anomaly_tables}.get(task, write_tables)
     tables(spec, out, records, columns, info, significance=None)
     for model, seed, record in finished_runs(spec, todo, data):
+        reason = record["status"] == "ok" and code_version.stale_reason(record)
+        if reason:  # a kept stale run whose predictions were re-made
+            record["stale"] = reason
         records[spec.label(model), seed] = record
         if record["status"] == "ok":
             named = columns or {k: k for k in record["metrics"] if k.startswith(("auc_", "baseline_auc_"))}

@@ -10,7 +10,8 @@ learned detector must beat.
   background jets: AUC and εS at εB = 10⁻² (`jetzoo.metrics.anomaly.anomaly_report`).
 - Baseline: on the same test jets, the best single observable among the jet mass, τ21 and τ32, each in its better
   direction (`single_observable_baseline`), so that every record carries the number it must beat.
-- Output: the scores and labels (OUT/predictions/<label>-seed<k>.h5, not committed) and the record.
+- Output: the scores and labels (OUT/predictions/<label>-seed<k>.h5, not committed), the tested weights
+  (OUT/models/, committed: jetzoo.bench.kept) and the record.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | Non
     """Train, score and evaluate one anomaly-detector run: {"record", "scores", "labels", "class_names",
     "background_classes"}; with its run `key`, resumable (jetzoo.bench.resume)."""
     from jetzoo.bench import resume
-    from jetzoo.metrics.anomaly import anomaly_report
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data)
@@ -61,12 +61,8 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | Non
     fit_seconds = time.perf_counter() - start
     train_cpu = clock.used()
     best.restore_best(model)
-
-    scores, labels = predict_test(model, datamodule)
-    scores = scores.astype(np.float64).reshape(len(labels))
-    class_names, background = list(model.class_names), list(model.train_classes)
-    metrics = anomaly_report(scores, labels, class_names, background)
-    metrics.update(baseline(data, labels, class_names, background))
+    outputs = anomaly_outputs(spec, model, datamodule, data, seed)
+    labels, background = outputs["labels"], outputs["background_classes"]
     record = {
         "status": "ok",
         "task": "anomaly",
@@ -74,7 +70,7 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | Non
         "train_classes": background,
         "train_jets": int(datamodule.split_sizes["train"]),
         "test_jets": int(len(labels)),
-        "metrics": metrics,
+        "metrics": outputs.pop("metrics"),
         "fit_s": fit_seconds,
         "train_cpu_s": train_cpu,
         "cpu_budget_exhausted": bool(getattr(clock, "exhausted", False)),
@@ -91,5 +87,18 @@ def bench_anomaly(spec, model_spec, seed: int, data, prefix: str, key: str | Non
     record["wall_s"] = time.perf_counter() - start
     record["cpu_s"] = clock.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
     record["resumed"] = resumed
-    return {"record": record, "scores": scores, "labels": labels, "class_names": class_names,
-            "background_classes": background}
+    return {**outputs, "record": record, "model": model}
+
+
+def anomaly_outputs(spec, model, datamodule, data, seed: int) -> dict:
+    """What a trained anomaly detector gives on the test split: {"scores", "labels", "class_names",
+    "background_classes", "metrics"} (also how a kept run's predictions are re-made: jetzoo.bench.kept)."""
+    from jetzoo.metrics.anomaly import anomaly_report
+
+    scores, labels = predict_test(model, datamodule)
+    scores = scores.astype(np.float64).reshape(len(labels))
+    class_names, background = list(model.class_names), list(model.train_classes)
+    metrics = anomaly_report(scores, labels, class_names, background)
+    metrics.update(baseline(data, labels, class_names, background))
+    return {"scores": scores, "labels": labels, "class_names": class_names, "background_classes": background,
+            "metrics": metrics}

@@ -12,7 +12,8 @@ floors (`jetzoo.metrics.generated.evaluate_generated`).
 - Test: the test split's jets, alternately into a real and a reference sample; N = min(`eval_jets`, the
   real sample): N jets generated with the real sample's labels (its classes), timed (µs a jet), and the
   report of them and of the reference sample against the real one at N.
-- Output: the generated jets as a JetNet-layout file (OUT/predictions/<label>-seed<k>.h5), not committed.
+- Output: the generated jets as a JetNet-layout file (OUT/predictions/<label>-seed<k>.h5), not committed, and the
+  weights that made them (OUT/models/, committed: jetzoo.bench.kept re-makes the jets from them).
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
     """Train, generate and evaluate one generator run: {"record", "generated": (cloud, mask, labels, class_names)};
     with its run `key`, resumable (jetzoo.bench.resume)."""
     from jetzoo.bench import resume
-    from jetzoo.metrics.generated import evaluate_generated
     from jetzoo.training.recipes import build_callbacks
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
@@ -86,23 +86,16 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
     resumed = ckpt_path is not None
     train_cpu = budget.used()
     best.restore_best(model)
-
-    cloud, mask, labels = test_jets(datamodule)
-    real = (cloud[0::2], mask[0::2])
-    reference = (cloud[1::2], mask[1::2])
-    n = min(spec.eval_jets or DEFAULT_EVAL_JETS, len(real[0]), len(reference[0]))
-    gen_cloud, gen_mask, us_per_jet = generated_jets(model, labels[0::2][:n], seed)
-    metrics = evaluate_generated((real[0][:n], real[1][:n]), (gen_cloud, gen_mask), (reference[0][:n], reference[1][:n]),
-                                 jet_radius=model.jet_radius, seed=seed, max_jets=n)
+    outputs = generator_outputs(spec, model, datamodule, data, seed)
     record = {
         "status": "ok",
         "task": "generation",
         "params": measure.parameter_count(model),
         "train_jets": int(datamodule.split_sizes["train"]),
-        "test_jets": int(len(labels)),
-        "n_jets": int(metrics.pop("n_jets")),
-        "metrics": metrics,
-        "gen_us_per_jet": us_per_jet,
+        "test_jets": outputs.pop("test_jets"),
+        "n_jets": outputs.pop("n_jets"),
+        "metrics": outputs.pop("metrics"),
+        "gen_us_per_jet": outputs.pop("us_per_jet"),
         "train_cpu_s": train_cpu,
         "cpu_budget_exhausted": budget.exhausted,
         "diverged": diverged,
@@ -116,4 +109,23 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
     record["wall_s"] = time.perf_counter() - start
     record["cpu_s"] = budget.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
     record["resumed"] = resumed
-    return {"record": record, "generated": (gen_cloud, gen_mask, labels[0::2][:n], list(model.class_names))}
+    return {**outputs, "record": record, "model": model}
+
+
+def generator_outputs(spec, model, datamodule, data, seed: int) -> dict:
+    """What a trained generator gives against the test split: {"generated": (cloud, mask, labels, class_names),
+    "metrics", "n_jets", "test_jets", "us_per_jet"}. The test jets go alternately into a real and a reference
+    sample; N = min(`eval_jets`, the real sample) jets are generated with the real sample's labels, seeded by
+    `seed` (also how a kept run's jets are re-made: jetzoo.bench.kept)."""
+    from jetzoo.metrics.generated import evaluate_generated
+
+    cloud, mask, labels = test_jets(datamodule)
+    real = (cloud[0::2], mask[0::2])
+    reference = (cloud[1::2], mask[1::2])
+    n = min(spec.eval_jets or DEFAULT_EVAL_JETS, len(real[0]), len(reference[0]))
+    gen_cloud, gen_mask, us_per_jet = generated_jets(model, labels[0::2][:n], seed)
+    metrics = evaluate_generated((real[0][:n], real[1][:n]), (gen_cloud, gen_mask), (reference[0][:n], reference[1][:n]),
+                                 jet_radius=model.jet_radius, seed=seed, max_jets=n)
+    n_jets = int(metrics.pop("n_jets"))
+    return {"generated": (gen_cloud, gen_mask, labels[0::2][:n], list(model.class_names)), "metrics": metrics,
+            "n_jets": n_jets, "test_jets": int(len(labels)), "us_per_jet": us_per_jet}

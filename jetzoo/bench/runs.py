@@ -140,7 +140,6 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
     plan, datamodule, model = build_run(spec, model_spec, seed, data)
-    dims = datamodule.dims
     clock = convergence.RunClock()
     callbacks: list = [EpochProgress(prefix, plan.max_epochs), clock]
     best = None
@@ -156,11 +155,9 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
     train_cpu = clock.used()
     if best is not None:
         best.restore_best(model)
-    logits, labels = predict_test(model, datamodule)
-    class_names = list(model.class_names)
-    background = [c for c in dims.get("background_classes", ()) if c in class_names]
-    efficiencies = list(dims.get("signal_efficiencies", (0.5, 0.3)))
-    result = evaluate(logits, labels, class_names, background, efficiencies)
+    outputs = tagger_outputs(spec, model, datamodule, data, seed)
+    logits, labels, result = outputs["logits"], outputs["labels"], outputs.pop("result")
+    class_names, background, efficiencies = (outputs[k] for k in ("class_names", "background_classes", "signal_efficiencies"))
     intervals = bootstrap_intervals(logits, labels, class_names, background, efficiencies, n_resamples=spec.bootstrap_resamples)
     batch = first_test_batch(datamodule)
     record = {
@@ -175,7 +172,7 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
         "fit_s": fit_seconds,
         "epochs_run": int(trainer.current_epoch),
         "precision": str(trainer.precision),
-        "metrics": result.values(),
+        "metrics": outputs.pop("metrics"),
         "lower_bounds": {p.name: p.lower_bound for p in result.rejections},
         "intervals": intervals,
         "rejections": [
@@ -192,5 +189,16 @@ def bench_model(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCac
     record["train_cpu_s"] = train_cpu  # every process's training of this run, when it was resumed
     record["cpu_s"] = clock.before + convergence.cpu_seconds() - cpu_start  # the earlier processes' training too
     record["resumed"] = resumed
+    return {**outputs, "record": record, "model": model}
+
+
+def tagger_outputs(spec: BenchSpec, model, datamodule, data: DataCache, seed: int) -> dict:
+    """What a trained tagger gives on the test split: {"logits", "labels", "class_names", "background_classes",
+    "signal_efficiencies", "metrics", "result"} (also how a kept run's predictions are re-made: jetzoo.bench.kept)."""
+    logits, labels = predict_test(model, datamodule)
+    class_names = list(model.class_names)
+    background = [c for c in datamodule.dims.get("background_classes", ()) if c in class_names]
+    efficiencies = list(datamodule.dims.get("signal_efficiencies", (0.5, 0.3)))
+    result = evaluate(logits, labels, class_names, background, efficiencies)
     return {"logits": logits, "labels": labels, "class_names": class_names, "background_classes": background,
-            "signal_efficiencies": efficiencies, "record": record}
+            "signal_efficiencies": efficiencies, "metrics": result.values(), "result": result}

@@ -2,12 +2,15 @@
 
     OUT/runs/<label>-seed<k>.json         one record per run: key, status, metrics, timings (or error)
     OUT/predictions/<label>-seed<k>.h5    probs, logits, labels (+ class names, background classes)
+    OUT/models/<label>-seed<k>.pt         the weights the run tested (its best epoch): committed with the record
     OUT/leaderboard.{md,csv,json}         rewritten after every run
     OUT/plots/                            ROC and score plots, when the bench ends
 
 A run is finished when its record says "ok", its key matches the spec's, and its predictions
 exist: the predictions are written before the record, so a bench killed in between redoes
-only that run.
+only that run. The predictions are large and not committed; the tested weights are small and are.
+A finished run whose predictions are gone (a fresh clone, another machine) has them re-made from
+its weights, not re-trained (jetzoo.bench.kept), so a clone rebuilds every table and plot.
 """
 
 from __future__ import annotations
@@ -64,6 +67,26 @@ def record_path(out: Path, label: str, seed: int) -> Path:
 
 def predictions_path(out: Path, label: str, seed: int) -> Path:
     return Path(out) / "predictions" / f"{run_name(label, seed)}.h5"
+
+
+def model_path(out: Path, label: str, seed: int) -> Path:
+    return Path(out) / "models" / f"{run_name(label, seed)}.pt"
+
+
+def write_model(path: Path, model, attrs: dict) -> None:
+    """The weights a run tested (its state_dict, on the CPU) and `attrs` (run key, model, seed), as data:
+    read back with `torch.load(weights_only=True)` (jetzoo.io.checkpoints)."""
+    from jetzoo.io.checkpoints import save_checkpoint_atomically
+
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    save_checkpoint_atomically({"state_dict": state, "jetzoo_bench": dict(attrs)}, path)
+
+
+def read_model(path: Path) -> dict:
+    """{"state_dict", "jetzoo_bench"} of a kept run's weights (a one-line CheckpointError if unreadable)."""
+    from jetzoo.io.checkpoints import load_checkpoint_file
+
+    return load_checkpoint_file(path)
 
 
 def _write_run_arrays(path: Path, arrays: dict[str, np.ndarray], labels, class_names, background_classes,

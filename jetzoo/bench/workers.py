@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from jetzoo.bench import code_version, resume, store
+from jetzoo.bench import code_version, kept, resume, store
 from jetzoo.bench.anomaly import bench_anomaly
 from jetzoo.bench.generative import DEFAULT_CPU_BUDGET_HOURS, bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
@@ -32,9 +32,16 @@ _worker_data: DataCache | None = None  # one per worker process: the jets are re
 
 
 def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCache, prefix: str) -> dict:
-    """Train, predict and measure one run, write its predictions and record; returns the record
-    (status "failed" with the one-line error if anything in it raised: never the end of the bench)."""
+    """Train, predict and measure one run, write its predictions, weights and record; returns the record
+    (status "failed" with the one-line error if anything in it raised: never the end of the bench). A finished
+    run whose predictions are gone has them re-made from its kept weights instead (jetzoo.bench.kept)."""
     out, label = Path(spec.out), spec.label(model)
+    record = kept.kept_record(spec, model, seed, key)
+    if record is not None:
+        outputs = kept.remade_outputs(spec, model, seed, data, prefix, record)
+        if outputs is not None:
+            write_outputs(out, label, seed, key, outputs)
+            return record
     plan = spec.training_plan(model)
     recipe = f", recipe {plan.recipe.name}" if plan.recipe else ""
     try:
@@ -61,24 +68,29 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
         return write_failed(spec, model, seed, key, message)
     record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"],
               "code": code_version.identity()}  # after training: every module the run used is imported
-    if "generated" in result:  # a generator's jets, in JetNet's layout, at pT 1 TeV
-        from jetzoo.datamodules.jetnet_writer import write_jetnet
-
-        cloud, mask, labels, class_names = result["generated"]
-        write_jetnet(store.predictions_path(out, label, seed), cloud, mask, class_names, labels, 1000.0,
-                     {"key": key, "model": label, "seed": seed})
-    elif "scores" in result:  # an anomaly detector's scores
-        store.write_scores(store.predictions_path(out, label, seed), result["scores"], result["labels"],
-                           result["class_names"], result["background_classes"], {"key": key, "model": label, "seed": seed})
-    else:
-        store.write_predictions(
-            store.predictions_path(out, label, seed), result["logits"], result["labels"], result["class_names"],
-            result["background_classes"], {"key": key, "model": label, "seed": seed,
-                                           "signal_efficiencies": result["signal_efficiencies"]},
-        )
+    write_outputs(out, label, seed, key, result)
+    store.write_model(store.model_path(out, label, seed), result["model"], {"key": key, "model": label, "seed": seed})
     store.write_json(store.record_path(out, label, seed), record)
     resume.finished(spec, label, seed)  # the record is written: the run's checkpoint is not needed any more
     return record
+
+
+def write_outputs(out: Path, label: str, seed: int, key: str, result: dict) -> None:
+    """A run's predictions: a generator's jets in JetNet's layout (at pT 1 TeV), an anomaly detector's scores, or a
+    tagger's logits and probabilities."""
+    attrs = {"key": key, "model": label, "seed": seed}
+    path = store.predictions_path(out, label, seed)
+    if "generated" in result:
+        from jetzoo.datamodules.jetnet_writer import write_jetnet
+
+        cloud, mask, labels, class_names = result["generated"]
+        write_jetnet(path, cloud, mask, class_names, labels, 1000.0, attrs)
+    elif "scores" in result:
+        store.write_scores(path, result["scores"], result["labels"], result["class_names"], result["background_classes"],
+                           attrs)
+    else:
+        store.write_predictions(path, result["logits"], result["labels"], result["class_names"],
+                                result["background_classes"], {**attrs, "signal_efficiencies": result["signal_efficiencies"]})
 
 
 def write_failed(spec: BenchSpec, model: ModelSpec, seed: int, key: str, message: str) -> dict:
