@@ -495,3 +495,19 @@ def test_a_bench_on_a_dask_cluster_equals_local_workers_and_retries_a_run_whose_
     for name in ("mlp-seed0.h5", "perceptron-seed0.h5"):
         with h5py.File(out / "predictions" / name) as a, h5py.File(local / "predictions" / name) as b:
             np.testing.assert_array_equal(a["logits"][:], b["logits"][:])
+
+
+def test_a_models_own_trainer_options_reach_its_trainer_and_its_run_key_after_the_specs(tmp_path):
+    from jetzoo.bench.resume import prepared_trainer
+
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump({
+        "models": [{"name": "mlp"}, {"name": "mlp", "label": "mlp-clipped", "trainer_kwargs": {"gradient_clip_val": 0.5}}],
+        "data": {"name": "pythia", "args": {"path": "x.h5"}}, "trainer": {"kwargs": {"gradient_clip_val": 2.0}},
+        "out": str(tmp_path / "out"),
+    }))
+    spec = parse_spec(["--config", str(spec_file)])[0]
+    plain, clipped = spec.models
+    assert spec.run_key(plain, 0, "data") != spec.run_key(clipped, 0, "data")
+    assert prepared_trainer(spec, plain, 0, None, "p", [])[0].gradient_clip_val == 2.0
+    assert prepared_trainer(spec, clipped, 0, None, "p", [])[0].gradient_clip_val == 0.5  # the model's own last

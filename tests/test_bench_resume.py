@@ -65,6 +65,7 @@ def test_a_finished_run_without_its_predictions_re_makes_them_from_its_weights_a
     record_path, predictions = out / "runs" / "mlp-seed0.json", store.predictions_path(out, "mlp", 0)
     logits = store.read_predictions(predictions)["logits"]
     assert store.model_path(out, "mlp", 0).is_file()  # committed beside the record; the predictions are not
+    assert json.loads(record_path.read_text())["machine"]["cores"] >= 1  # the CPU its budget and rates are of
     written = record_path.stat().st_mtime_ns
     predictions.unlink()  # a fresh clone: the records and weights, no predictions
     capsys.readouterr()

@@ -65,3 +65,21 @@ def training_rate(model, batch: dict, seconds: float = 0.5) -> float:
         optimizer.step()
 
     return _rate(step, len(batch["label"]), seconds)
+
+
+def machine() -> dict:
+    """The CPU a run trained on: its model name, cores and native bf16. A run's CPU budget buys as many steps as
+    the CPU makes, and its rates are the CPU's, so a record names it (2026-12-07: the boards moved from an AMD EPYC
+    with AVX512-BF16 to an Intel Xeon without it)."""
+    import os
+    import platform
+
+    from jetzoo.training.precision import cpu_bf16
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.partition(":")[2].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return {"cpu": name, "cores": os.cpu_count(), "bf16_native": cpu_bf16()}

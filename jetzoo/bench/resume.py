@@ -62,7 +62,8 @@ def resume_point(directory: Path, key: str, prefix: str) -> str | None:
 
 def fit(spec, model_spec, seed: int, key: str | None, prefix: str, model, datamodule, callbacks: list, **trainer_kwargs):
     """Lightning's fit of one bench run, resumable when it has a run `key` (from its checkpoint, if one holds);
-    returns (trainer, whether it resumed). The spec's own Trainer options come last."""
+    returns (trainer, whether it resumed). The spec's own Trainer options come after the caller's, the model's own
+    (`ModelSpec.trainer_kwargs`, e.g. its precision) last."""
     trainer, ckpt_path = prepared_trainer(spec, model_spec, seed, key, prefix, callbacks, **trainer_kwargs)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     return trainer, ckpt_path is not None
@@ -79,7 +80,8 @@ def prepared_trainer(spec, model_spec, seed: int, key: str | None, prefix: str, 
         ckpt_path = resume_point(directory, key, prefix)
         callbacks = [*callbacks, RunCheckpoint(directory, key)]
         trainer_kwargs["enable_checkpointing"] = True
-    return quiet_trainer(callbacks=callbacks, **{**trainer_kwargs, **spec.trainer.kwargs}), ckpt_path
+    options = {**trainer_kwargs, **spec.trainer.kwargs, **model_spec.trainer_kwargs}  # the model's own come last
+    return quiet_trainer(callbacks=callbacks, **options), ckpt_path
 
 
 def finished(spec, label: str, seed: int) -> None:

@@ -67,6 +67,7 @@ class ModelSpec:
     recipe: Optional[str] = None  # its training recipe (jetzoo/training/recipes/); default the model's own, "none" for none
     epochs: Optional[int] = None  # this model's most epochs (default: its recipe's, else the spec's `epochs`)
     data_args: dict[str, Any] = field(default_factory=dict)  # data options for this model only (after its recipe's)
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)  # its own Trainer options, over the spec's (precision)
 
 
 @dataclass
@@ -146,6 +147,8 @@ class BenchSpec:
         if plan.recipe is not None or model.epochs is not None or model.data_args:  # absent from the older keys too
             payload.update(recipe=plan.recipe and {"name": plan.recipe.name, "sha256": plan.recipe.sha256},
                            model_epochs=model.epochs, model_data_args=model.data_args)
+        if model.trainer_kwargs:  # absent from the older keys too
+            payload["model_trainer_kwargs"] = model.trainer_kwargs
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def training_plan(self, model: ModelSpec) -> "TrainingPlan":

@@ -22,6 +22,7 @@ from jetzoo.metrics.tagging import headline_rejection, rejection_name
 from jetzoo.bench.published import rank_own_runs
 
 ALPHA_TEXT = "Holm-corrected p < 0.05"
+FP32 = {"32-true", "32", "32-bit"}  # Lightning's names of float32 training
 
 
 def headline_columns(class_names, background_classes, efficiencies) -> dict[str, str]:
@@ -57,6 +58,7 @@ def aggregate(spec, records: dict[tuple[str, int], dict], columns: dict[str, str
             median_seed, median = by_rank[(len(by_rank) - 1) // 2]
             row["median_seed"] = median_seed
             row["stale"] = sorted({r["stale"] for _, r in ok if r.get("stale")})  # made by other code (code_version)
+            row["precision"] = sorted({str(r.get("precision", "32-true")) for _, r in ok})
             first = ok[0][1]
             row.update(params=first["params"], flops_per_jet=first["flops_per_jet"], train_jets=first["train_jets"],
                        test_jets=first["test_jets"])
@@ -197,7 +199,8 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
             cells = ["–", row["model"], seeds, *[""] * (len(header) - 3)]
         else:
             metrics = [metric_cell(row[c], c) for c in metric_cols]
-            model = row["model"] + (" (stale)" if row.get("stale") else "")
+            model = row["model"] + "".join(f" ({p})" for p in row.get("precision", []) if p not in FP32)
+            model += " (stale)" if row.get("stale") else ""
             cells = [
                 str(rank), model, seeds, f"{row['params']:,}", _si(row["flops_per_jet"]), *metrics[:rank_at],
                 significance_cell(row, best, significance), *metrics[rank_at:], epochs_cell(row, spec.epochs),
@@ -209,6 +212,11 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
     if failed:
         lines += ["", "Failed runs (a re-run of the same command retries them):", "", "| model | seed | error |", "|---|---|---|"]
         lines += [f"| {m} | {s} | {e.replace('|', '/')} |" for m, s, e in failed]
+    other = sorted({p for row in rows for p in row.get("precision", []) if p not in FP32})
+    if other:
+        lines += ["", f"({', '.join(other)}): the run trained in that precision (the model's `trainer_kwargs`), the "
+                  "others in float32; bf16-mixed only where its accuracy was shown equal to float32's "
+                  "(benchmarks/bf16-accuracy). Tested in float32, as every run."]
     stale = sorted({reason for row in rows for reason in row.get("stale", [])})
     if stale:
         lines += ["", f"(stale): runs made by other code than this jetzoo ({'; '.join(stale)}); kept as they are, "

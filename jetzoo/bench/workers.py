@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from jetzoo.bench import code_version, kept, resume, store
+from jetzoo.bench import code_version, kept, measure, resume, store
 from jetzoo.bench.anomaly import bench_anomaly
 from jetzoo.bench.generative import DEFAULT_CPU_BUDGET_HOURS, bench_generator
 from jetzoo.bench.runs import DataCache, bench_model, say
@@ -67,7 +67,7 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
             traceback.print_exc()
         return write_failed(spec, model, seed, key, message)
     record = {"key": key, "model": label, "name": model.name, "args": model.args, "seed": seed, **result["record"],
-              "code": code_version.identity()}  # after training: every module the run used is imported
+              "code": code_version.identity(), "machine": measure.machine()}  # code: every module the run used is imported
     write_outputs(out, label, seed, key, result)
     store.write_model(store.model_path(out, label, seed), result["model"], {"key": key, "model": label, "seed": seed})
     store.write_json(store.record_path(out, label, seed), record)
