@@ -11,8 +11,9 @@ into one vector x of D = n (Fp + 1) values (padding is exactly zero) — a dense
 the particle list. Few leading constituents (default 10) keep the score from being mostly a
 multiplicity count: with 30, gluon (background) jets, the most complex ones at 1 TeV, score above
 W and Z jets (anomaly AUC < 0.5 on hls4ml-5class), with 10 the AUCs are above 0.6 for W, Z and
-0.8-0.9 for top (benchmarks/generative_table.md). The jet-image variant of the papers would need
-the "image" view and is not provided here, so `input_view` stays static.
+0.8-0.9 for top (benchmarks/anomaly_leaderboard/, beside the single-observable baseline). The papers'
+jet-image variant is `cnn-autoencoder` (jetzoo.zoo.image_autoencoder), the particle-graph one
+`gnn-autoencoder` (jetzoo.zoo.graph_autoencoder).
 
 Score (output of `forward`, (B,)): the reconstruction error mean_d (x_d - x̂_d)². For the VAE,
 loss = mean over jets of (Σ_d (x_d - x̂_d)² + β KL(q(z|x) || N(0, 1))) / D (β = 2 is the exact
