@@ -26,17 +26,31 @@ def top_datamodule(path, **kwargs):
     return create_datamodule("pythia", path=str(path), **{"batch_size": 128, "num_particles": 32, **kwargs})
 
 
+# what a launched DDP rank or a jetzoo run reads from its environment: never inherited from the test process (an
+# in-process run elsewhere in the same worker may have left one), only passed on purpose through `env`
+RUN_ENV = ("LOCAL_RANK", "NODE_RANK", "GLOBAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "JETZOO_RUN_DIR")
+
+
 def run_jetzoo(*args, cwd=None, env=None, timeout=600) -> subprocess.CompletedProcess:
-    """Run the installed `jetzoo` console script in a subprocess, as a user would."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("jetzoo")), *map(str, args)],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """Run the installed `jetzoo` console script in a subprocess, as a user would. A run past `timeout` fails the
+    test with the tail of what it printed (a hung DDP rank says where it waits)."""
+    inherited = {k: v for k, v in os.environ.items() if k not in RUN_ENV}
+    full_env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
+    try:
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("jetzoo")), *map(str, args)],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as err:
+        def tail(text) -> str:
+            return (text.decode(errors="replace") if isinstance(text, bytes) else text or "")[-4000:]
+
+        raise AssertionError(f"jetzoo {' '.join(map(str, args))} did not end within {timeout} s\n"
+                             f"stderr (tail):\n{tail(err.stderr)}\nstdout (tail):\n{tail(err.stdout)}") from None
 
 
 def jetzoo_in_process(capfd, monkeypatch, *args, cwd=None) -> tuple[int, str, str]:
