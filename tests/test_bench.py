@@ -454,8 +454,9 @@ def test_converged_means_the_fit_stopped_before_its_maximum_or_had_stopped_impro
 def test_a_bench_on_a_dask_cluster_equals_local_workers_and_retries_a_run_whose_worker_is_killed(
         resumed_bench, top_jets_file, tmp_path):
     """Issue 23 §5: `--scheduler tcp://...` on a 2-worker LocalCluster over TCP on 127.0.0.1. A worker is
-    killed (SIGKILL) while it trains; its run is retried on a worker, every record is written once, and the
-    predictions are bit-identical to those of the `workers: 2` bench (resumed_bench)."""
+    killed (SIGKILL) in its run, as soon as it has logged the attempt; its run is retried on a worker, every
+    record is written once, and the predictions are bit-identical to those of the `workers: 2` bench
+    (resumed_bench)."""
     import threading
 
     import h5py
@@ -473,13 +474,13 @@ def test_a_bench_on_a_dask_cluster_equals_local_workers_and_retries_a_run_whose_
     bench = threading.Thread(target=lambda: result.update(code=cli.main(["bench", "--config", str(spec)])))
     try:
         bench.start()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any(client.processing().values()):
-            time.sleep(0.05)
-        busy = next(address for address, tasks in client.processing().items() if tasks)
-        time.sleep(1.0)  # into its training
-        pid = client.run(os.getpid, workers=[busy])[busy]
-        os.kill(pid, signal.SIGKILL)
+        deadline, log = time.monotonic() + 120, out / "attempts.log"
+        while time.monotonic() < deadline and not (log.is_file() and log.read_text().endswith("\n")):
+            time.sleep(0.005)
+        # the worker that logged the first attempt, killed at once: the attempt is logged just before its run starts
+        # (reading the jets, building the Trainer, training: a second or more), so the kill lands inside it. A fixed
+        # sleep before the kill did not: on a faster CPU both tiny runs had ended within it, and nothing was retried
+        os.kill(int(log.read_text().split()[-1]), signal.SIGKILL)
         bench.join(300)
     finally:
         client.close()
