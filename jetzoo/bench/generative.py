@@ -66,7 +66,7 @@ def bench_generator(spec, model_spec, seed: int, data, prefix: str, key: str | N
     from jetzoo.training.recipes import build_callbacks
 
     start, cpu_start = time.perf_counter(), convergence.cpu_seconds()
-    plan, datamodule, model = build_run(spec, model_spec, seed, data, noise_seed=seed)
+    plan, datamodule, model = build_run(spec, model_spec, seed, data)
     budget = convergence.CpuBudget(3600 * (spec.cpu_budget_hours or DEFAULT_CPU_BUDGET_HOURS), VALIDATION_SHARE)
     best = convergence.BestEpoch()
     callbacks = [EpochProgress(prefix, plan.max_epochs), budget, best, *build_callbacks(plan.recipe)]

@@ -40,23 +40,20 @@ def kept_record(spec: BenchSpec, model: ModelSpec, seed: int, key: str) -> dict 
 def remade_outputs(spec: BenchSpec, model_spec: ModelSpec, seed: int, data, prefix: str, record: dict) -> dict | None:
     """The run's outputs (as its training gave them) from its kept weights, or None (said why) when they cannot be
     re-made or their metrics are not the recorded ones."""
-    from jetzoo.bench.anomaly import anomaly_outputs
-    from jetzoo.bench.generative import generator_outputs
-    from jetzoo.bench.runs import build_run, tagger_outputs
+    from jetzoo.bench.runs import build_run
+    from jetzoo.bench.tasks import task_functions
     from jetzoo.registry import describe, get_model
 
     path = store.model_path(Path(spec.out), spec.label(model_spec), seed)
-    task = get_model(model_spec.name).task
+    _, outputs_of = task_functions(get_model(model_spec.name).task)
     try:
         kept = store.read_model(path)
         if kept.get("jetzoo_bench", {}).get("key") != record["key"]:
             raise ValueError(f"{path}: its weights are of another run key")
-        extra = {"noise_seed": seed} if task == "generation" else {}
-        _, datamodule, model = build_run(spec, model_spec, seed, data, **extra)
+        _, datamodule, model = build_run(spec, model_spec, seed, data)
         model.load_state_dict(kept["state_dict"])
         as_fitted(datamodule, model)
-        outputs = {"generation": generator_outputs, "anomaly": anomaly_outputs}.get(task, tagger_outputs)(
-            spec, model, datamodule, data, seed)
+        outputs = outputs_of(spec, model, datamodule, data, seed)
     except Exception as err:  # noqa: BLE001 - the run is trained again instead
         say(f"{prefix}: its predictions could not be re-made from {path} ({describe(err)}): training it again")
         return None

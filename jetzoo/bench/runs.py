@@ -121,13 +121,14 @@ def first_test_batch(datamodule) -> dict:
     return next(iter(datamodule.test_dataloader()))
 
 
-def build_run(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache, **defaults):
-    """(training plan, datamodule of the model's view, model seeded by `seed`) of one run; `defaults` are model
-    arguments the plan's own override."""
+def build_run(spec: BenchSpec, model_spec: ModelSpec, seed: int, data: DataCache):
+    """(training plan, datamodule of the model's view, model seeded by `seed`) of one run: its weights, and a
+    generator's noise (`noise_seed`, unless its plan sets one), depend on the seed."""
     plan = spec.training_plan(model_spec)
     model_cls = get_model(model_spec.name)
     datamodule = data.for_view(model_cls.input_view, plan.data_args)
-    L.seed_everything(seed, workers=True, verbose=False)  # the weights depend on the seed
+    L.seed_everything(seed, workers=True, verbose=False)
+    defaults = {"noise_seed": seed} if model_cls.task == "generation" else {}
     model = model_cls(**model_kwargs_from_data(model_cls, datamodule.dims, **{**defaults, **plan.model_args}))
     return plan, datamodule, model
 

@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jetzoo.bench import code_version, kept, measure, resume, store
-from jetzoo.bench.anomaly import bench_anomaly
-from jetzoo.bench.generative import DEFAULT_CPU_BUDGET_HOURS, bench_generator
-from jetzoo.bench.runs import DataCache, bench_model, say
+from jetzoo.bench.generative import DEFAULT_CPU_BUDGET_HOURS
+from jetzoo.bench.runs import DataCache, say
+from jetzoo.bench.tasks import task_functions
 from jetzoo.bench.spec import BenchSpec, ModelSpec
 
 Job = tuple[ModelSpec, int, str]  # (model, seed, run key)
@@ -54,7 +54,7 @@ def run_one(spec: BenchSpec, model: ModelSpec, seed: int, key: str, data: DataCa
         else:
             stop = f", stopping after {plan.patience} without improvement" if plan.patience else ""
             say(f"{prefix}: training (at most {plan.max_epochs} epoch(s){stop}{recipe})")
-        run = {"generation": bench_generator, "anomaly": bench_anomaly}.get(task, bench_model)
+        run, _ = task_functions(task)
         result = run(spec, model, seed, data, prefix, key=key)
     except Exception as err:  # noqa: BLE001 - one failed run is a row, never the end of the bench
         from jetzoo.registry import describe
