@@ -215,8 +215,8 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
     other = sorted({p for row in rows for p in row.get("precision", []) if p not in FP32})
     if other:
         lines += ["", f"({', '.join(other)}): the run trained in that precision (the model's `trainer_kwargs`), the "
-                  "others in float32; bf16-mixed only where its accuracy was shown equal to float32's "
-                  "(benchmarks/bf16-accuracy). Tested in float32, as every run."]
+                  "others in float32 (whether it matches float32's accuracy is the spec's to show: benchmarks/bf16-accuracy "
+                  "for bf16-mixed). Tested in float32, as every run."]
     stale = sorted({reason for row in rows for reason in row.get("stale", [])})
     if stale:
         lines += ["", f"(stale): runs made by other code than this jetzoo ({'; '.join(stale)}); kept as they are, "
