@@ -416,6 +416,28 @@ def test_a_run_made_by_other_code_is_kept_and_marked_stale_until_rerun_stale(res
     assert "(stale)" not in (copy / "leaderboard.md").read_text()
 
 
+def test_a_run_trained_in_another_precision_is_tagged_beside_its_model_in_the_table(resumed_bench, tmp_path):
+    """A model's `trainer_kwargs` precision (not float32) is shown in its row and explained under the table."""
+    import shutil
+
+    out, _, _ = resumed_bench
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    record = json.loads((copy / "runs" / "mlp-seed0.json").read_text())
+    assert record["precision"] == "32-true"
+    record["precision"] = "bf16-mixed"  # as a run of `trainer_kwargs: {precision: bf16-mixed}` records it
+    (copy / "runs" / "mlp-seed0.json").write_text(json.dumps(record))
+    spec = tiny_spec(tmp_path / "spec.yaml", json.loads((out / "spec.json").read_text())["data"]["args"]["path"], copy)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert cli.main(["bench", "--config", str(spec)]) == 0, stderr.getvalue()[-2000:]
+    assert "0 to do" in stderr.getvalue()
+    md = (copy / "leaderboard.md").read_text()
+    assert "| mlp (bf16-mixed) |" in md and "| perceptron |" in md
+    assert "(bf16-mixed): the run trained in that precision (the model's `trainer_kwargs`)" in md
+    assert "(bf16-mixed)" not in (out / "leaderboard.md").read_text()
+
+
 def test_a_bench_to_convergence_records_epochs_best_epoch_cpu_time_and_the_validation_curve(top_jets_file, tmp_path):
     """Issue 23 §1: with `patience`, each run validates every epoch, stops after `patience` epochs without a
     lower validation loss (at most `epochs`), and tests the best epoch's weights."""
