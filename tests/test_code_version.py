@@ -85,7 +85,7 @@ def test_every_bookkeeping_module_exists_and_no_model_or_training_module_is_left
         assert importlib.util.find_spec(name) is not None, name
     decided = ("jetzoo.zoo", "jetzoo.training", "jetzoo.datamodules", "jetzoo.metrics", "jetzoo.physics",
                "jetzoo.bench.runs", "jetzoo.bench.convergence", "jetzoo.bench.spec", "jetzoo.bench.anomaly",
-               "jetzoo.bench.generative", "jetzoo.bench.measure")
+               "jetzoo.bench.generative", "jetzoo.bench.measure", "jetzoo.bench.resume")
     assert not [name for name in code_version.BOOKKEEPING for d in decided if name == d or name.startswith(d + ".")]
 
 
