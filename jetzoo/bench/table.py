@@ -179,7 +179,10 @@ def markdown(spec, rows: list[dict], columns: dict[str, str], info: dict, signif
         "FLOPs/jet: torch's FlopCounterMode on one forward pass of a test batch (matrix products and convolutions), "
         "per jet; train/infer jets/s: a fixed test batch of "
         f"{info.get('timing_batch', '?')} jets after 3 warm-up iterations (training: forward, backward, AdamW step); "
-        "wall s/run: training plus prediction, bootstrap and measurements, mean over the seeds.",
+        "wall s/run: training plus prediction, bootstrap and measurements, mean over the seeds. These three are wall-clock "
+        "figures taken inside the bench, beside its other workers and whatever else the machine ran: they compare "
+        "models only when every run had the machine to itself (`workers: 1`, nothing else running); CPU-h/run does "
+        "not depend on that.",
         (f"epochs (best): epochs trained and, in brackets, the epoch of the lowest validation loss, whose weights "
          f"were tested (means over the seeds); each run stopped after its patience (its recipe's, at least "
          f"{spec.patience or 3}) epochs without improvement, at most its recipe's maximum, capped at {spec.epochs}; "
