@@ -79,6 +79,12 @@ def test_code_text_cuts_docstrings_and_comments_by_their_position_with_non_ascii
                 return 2 * x + math.pi''')
 
 
+def test_code_text_counts_lines_as_python_does_across_form_feeds_and_crlf():
+    """A form feed (a page break some editors keep between sections) is no line end to ast, nor a CRLF two."""
+    source = MODULE.replace("\n\n\nclass", "\n\x0c\n\nclass").replace("\n", "\r\n")
+    assert code_version.code_text(source).replace("\x0c", "") == code_version.code_text(MODULE)
+
+
 def test_every_bookkeeping_module_exists_and_no_model_or_training_module_is_left_out():
     """A renamed bookkeeping module must not silently widen the list; the code that decides numbers is hashed."""
     for name in code_version.BOOKKEEPING:

@@ -69,7 +69,8 @@ def code_text(source: str) -> str:
     """`source` without its docstrings, comments, trailing spaces and blank lines: what a change of the code,
     and not of its documentation, changes. Cut by the positions `ast` and `tokenize` give, so the text left is
     the source's own, whatever Python parsed it."""
-    lines = source.splitlines()
+    source = source.replace("\r\n", "\n").replace("\r", "\n")  # the newlines ast counts lines by, and only those:
+    lines = source.split("\n")  # str.splitlines would also split at a form feed, which Python code may hold
     spans = []  # (first line, first column, last line, end column) to cut; lines 1-based, columns in characters
     for node in ast.walk(ast.parse(source)):
         body = getattr(node, "body", None)
