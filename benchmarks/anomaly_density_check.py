@@ -36,7 +36,8 @@ COMPONENTS = (8, 20)
 SEEDS = (0, 1, 2)
 
 
-def split_features(datamodule, loader) -> tuple[np.ndarray, np.ndarray]:
+def split_features(loader) -> tuple[np.ndarray, np.ndarray]:
+    """(hl features, labels) of the batches `loader()` gives."""
     hl, labels = [], []
     for batch in loader():
         hl.append(batch["hl"].double().numpy())
@@ -60,8 +61,8 @@ def main(argv=None) -> int:
     names = list(datamodule.feature_names_record()["hl"])
     classes = list(datamodule.dims["class_names"])
     background = ["g", "q"]  # the board's autoencoders' train_classes
-    train, train_labels = split_features(datamodule, datamodule.train_dataloader)
-    test, test_labels = split_features(datamodule, datamodule.test_dataloader)
+    train, train_labels = split_features(datamodule.train_dataloader)
+    test, test_labels = split_features(datamodule.test_dataloader)
     is_background = np.isin(train_labels, [classes.index(c) for c in background])
     signals = [c for c in classes if c not in background]
     base = single_observable_baseline(test, names, test_labels, classes, background)
