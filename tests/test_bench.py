@@ -379,25 +379,19 @@ def test_a_bench_with_failed_runs_exits_1_and_lists_them_unless_failures_are_all
     assert "--allow_failures true: exit 0 all the same" in capsys.readouterr().err
 
 
-def test_a_run_made_by_other_code_is_kept_and_marked_stale_until_rerun_stale(resumed_bench, tmp_path):
-    """Issue 23 §8: a run records the code that made it; one made by other code (a changed source, an older
-    jetzoo that recorded none) is never silently mixed with new runs nor silently re-made."""
+def copied_bench(resumed_bench, tmp_path, edits: dict):
+    """A copy of the finished bench with its records edited (`edits`: run file name -> function(record)), and a
+    function running the real `jetzoo bench` on it (with extra flags) that returns its stderr."""
     import shutil
-
-    from jetzoo.bench import code_version
 
     out, _, _ = resumed_bench
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
-    record = json.loads((copy / "runs" / "mlp-seed0.json").read_text())
-    assert record["code"]["torch"] and "jetzoo.zoo.mlp" in record["code"]["modules"]
-    assert "jetzoo.training.build" in record["code"]["modules"] and code_version.stale_reason(record) is None
-    assert "jetzoo.bench.workers" not in record["code"]["module_sha256"]  # bookkeeping: see test_code_version.py
-    record["code"]["module_sha256"]["jetzoo.zoo.mlp"] = "0" * 64  # as if jetzoo/zoo/mlp.py's code had changed since
-    (copy / "runs" / "mlp-seed0.json").write_text(json.dumps(record))
-    older = json.loads((copy / "runs" / "perceptron-seed1.json").read_text())
-    del older["code"]
-    (copy / "runs" / "perceptron-seed1.json").write_text(json.dumps(older))
+    for name, edit in edits.items():
+        path = copy / "runs" / name
+        record = json.loads(path.read_text())
+        edit(record)
+        path.write_text(json.dumps(record))
     spec = tiny_spec(tmp_path / "spec.yaml", json.loads((out / "spec.json").read_text())["data"]["args"]["path"], copy)
 
     def bench(*extra):
@@ -406,6 +400,22 @@ def test_a_run_made_by_other_code_is_kept_and_marked_stale_until_rerun_stale(res
             assert cli.main(["bench", "--config", str(spec), *extra]) == 0, stderr.getvalue()[-2000:]
         return stderr.getvalue()
 
+    return copy, bench
+
+
+def test_a_run_made_by_other_code_is_kept_and_marked_stale_until_rerun_stale(resumed_bench, tmp_path):
+    """Issue 23 §8: a run records the code that made it; one made by other code (a changed source, an older
+    jetzoo that recorded none) is never silently mixed with new runs nor silently re-made."""
+    from jetzoo.bench import code_version
+
+    def changed_mlp(record):
+        assert record["code"]["torch"] and "jetzoo.zoo.mlp" in record["code"]["modules"]
+        assert "jetzoo.training.build" in record["code"]["modules"] and code_version.stale_reason(record) is None
+        assert "jetzoo.bench.workers" not in record["code"]["module_sha256"]  # bookkeeping: see test_code_version.py
+        record["code"]["module_sha256"]["jetzoo.zoo.mlp"] = "0" * 64  # as if jetzoo/zoo/mlp.py's code had changed
+
+    copy, bench = copied_bench(resumed_bench, tmp_path, {"mlp-seed0.json": changed_mlp,
+                                                         "perceptron-seed1.json": lambda r: r.pop("code")})
     kept = bench()
     assert "4 finished already, 0 to do" in kept and "2 finished run(s) were made by other code" in kept
     assert "the code of jetzoo.zoo.mlp has changed since" in kept and "did not record its code" in kept
@@ -418,24 +428,16 @@ def test_a_run_made_by_other_code_is_kept_and_marked_stale_until_rerun_stale(res
 
 def test_a_run_trained_in_another_precision_is_tagged_beside_its_model_in_the_table(resumed_bench, tmp_path):
     """A model's `trainer_kwargs` precision (not float32) is shown in its row and explained under the table."""
-    import shutil
+    def bf16(record):
+        assert record["precision"] == "32-true"
+        record["precision"] = "bf16-mixed"  # as a run of `trainer_kwargs: {precision: bf16-mixed}` records it
 
-    out, _, _ = resumed_bench
-    copy = tmp_path / "out"
-    shutil.copytree(out, copy)
-    record = json.loads((copy / "runs" / "mlp-seed0.json").read_text())
-    assert record["precision"] == "32-true"
-    record["precision"] = "bf16-mixed"  # as a run of `trainer_kwargs: {precision: bf16-mixed}` records it
-    (copy / "runs" / "mlp-seed0.json").write_text(json.dumps(record))
-    spec = tiny_spec(tmp_path / "spec.yaml", json.loads((out / "spec.json").read_text())["data"]["args"]["path"], copy)
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-        assert cli.main(["bench", "--config", str(spec)]) == 0, stderr.getvalue()[-2000:]
-    assert "0 to do" in stderr.getvalue()
+    copy, bench = copied_bench(resumed_bench, tmp_path, {"mlp-seed0.json": bf16})
+    assert "0 to do" in bench()
     md = (copy / "leaderboard.md").read_text()
     assert "| mlp (bf16-mixed) |" in md and "| perceptron |" in md
     assert "(bf16-mixed): the run trained in that precision (the model's `trainer_kwargs`)" in md
-    assert "(bf16-mixed)" not in (out / "leaderboard.md").read_text()
+    assert "(bf16-mixed)" not in (resumed_bench[0] / "leaderboard.md").read_text()
 
 
 def test_a_bench_to_convergence_records_epochs_best_epoch_cpu_time_and_the_validation_curve(top_jets_file, tmp_path):
